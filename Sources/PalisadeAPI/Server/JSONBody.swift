@@ -1,0 +1,63 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import PalisadeModel
+
+/// Reading and writing JSON bodies the same way on every route.
+enum JSONBody {
+    /// Largest request body accepted; larger ones get 413 before any parsing.
+    static let maximumBytes = 1 << 20
+
+    /// The request body as a JSON value: 413 past 1 MiB, 400 when empty or not JSON.
+    static func read(_ request: Request) async throws(PalisadeError) -> JSONValue {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: maximumBytes)
+        } catch {
+            throw PalisadeError(.payloadTooLarge, "the request body is larger than \(maximumBytes) bytes (1 MiB)")
+        }
+        guard buffer.readableBytes > 0 else {
+            throw PalisadeError.malformed([FieldError(field: "", reason: "the request body is empty; expected a JSON object")])
+        }
+        do {
+            return try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw PalisadeError.malformed([FieldError(field: "", reason: "the body is not valid JSON: \(describe(error))")])
+        }
+    }
+
+    /// A JSON object's reader; 400 when the body is not an object.
+    static func object(_ request: Request, rejectUnknown: Bool = true) async throws(PalisadeError) -> ObjectReader {
+        try ObjectReader(await read(request), rejectUnknown: rejectUnknown)
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok, contentType: String = "application/json") -> Response {
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return Response(
+            status: status,
+            headers: [.contentType: contentType],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        guard case DecodingError.dataCorrupted(let context) = error else { return "\(error)" }
+        if let underlying = context.underlyingError {
+            let text = "\(underlying)"
+            // Foundation's messages carry the position ("around line 1, column 7"), the useful part.
+            if let range = text.range(of: "NSDebugDescription=") {
+                return String(text[range.upperBound...]).trimmingCharacters(in: CharacterSet(charactersIn: "})"))
+            }
+            return text
+        }
+        return context.debugDescription
+    }
+}

@@ -1,0 +1,131 @@
+import ArgumentParser
+import Hummingbird
+import Logging
+import PalisadeAPI
+import PalisadeServices
+import PalisadeStore
+import ServiceLifecycle
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Palisade daemon.",
+        discussion: """
+            Every option can also be set in the environment as PALISADE_<NAME> (for example \
+            PALISADE_PORT=8080); a flag wins over the environment. SIGTERM or SIGINT stop the daemon \
+            after in-flight requests finish.
+            """
+    )
+
+    @Option(help: "Address to listen on (env PALISADE_HOST, default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "TCP port to listen on; 0 picks a free one and logs it (env PALISADE_PORT, default 7878).")
+    var port: Int?
+
+    @OptionGroup var data: DataOptions
+
+    @Option(name: .customLong("session-lifetime"),
+            help: "Seconds a login session lasts (env PALISADE_SESSION_LIFETIME, default 43200 = 12 h).")
+    var sessionLifetime: Int?
+
+    @Option(name: .customLong("login-max-failures"),
+            help: "Failed logins from one address that trigger a lockout (env PALISADE_LOGIN_MAX_FAILURES, default 5).")
+    var loginMaxFailures: Int?
+
+    @Option(name: .customLong("login-window"),
+            help: "Seconds within which failures are counted (env PALISADE_LOGIN_WINDOW, default 300).")
+    var loginWindow: Int?
+
+    @Option(name: .customLong("login-lockout"),
+            help: "Seconds an address is refused after too many failures (env PALISADE_LOGIN_LOCKOUT, default 300).")
+    var loginLockout: Int?
+
+    @Option(name: .customLong("log-level"),
+            help: "trace, debug, info, notice, warning, error or critical (env PALISADE_LOG_LEVEL, default info).")
+    var logLevel: String?
+
+    @Option(name: .customLong("log-format"), help: "text or json (env PALISADE_LOG_FORMAT, default text).")
+    var logFormat: String?
+
+    func run() async throws {
+        let level = try Setting(name: "log-level", defaultValue: Logger.Level.info, parse: Logger.Level.init(rawValue:),
+                                expectation: "one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            .resolve(try logLevel.map { text in
+                guard let level = Logger.Level(rawValue: text) else { throw ValidationError("--log-level: unknown level '\(text)'") }
+                return level
+            })
+        let format = try Setting(name: "log-format", defaultValue: LogFormat.text, parse: LogFormat.init(rawValue:),
+                                 expectation: "text or json")
+            .resolve(try logFormat.map { text in
+                guard let format = LogFormat(rawValue: text) else { throw ValidationError("--log-format: expected text or json, got '\(text)'") }
+                return format
+            })
+        let settings = ServiceSettings(
+            sessionLifetime: Int64(try Setting("session-lifetime", default: 43_200, range: 60...31_536_000)
+                .resolve(checked(sessionLifetime, "session-lifetime", 60...31_536_000))),
+            bcryptCost: try data.resolvedBcryptCost(),
+            loginThrottle: LoginThrottleSettings(
+                maxFailures: try Setting("login-max-failures", default: 5, range: 1...1000)
+                    .resolve(checked(loginMaxFailures, "login-max-failures", 1...1000)),
+                window: Int64(try Setting("login-window", default: 300, range: 1...86_400)
+                    .resolve(checked(loginWindow, "login-window", 1...86_400))),
+                lockout: Int64(try Setting("login-lockout", default: 300, range: 1...86_400)
+                    .resolve(checked(loginLockout, "login-lockout", 1...86_400)))
+            )
+        )
+        let server = ServerSettings(
+            host: try Setting("host", default: "127.0.0.1").resolve(host),
+            port: try Setting("port", default: 7878, range: 0...65535).resolve(checked(port, "port", 0...65535))
+        )
+
+        LogFormat.bootstrap(format: format, level: level)
+        let logger = Logger(label: "palisade")
+        let directory: DataDirectory
+        let services: Services
+        do {
+            directory = try DataDirectory(path: try data.resolvedDataDir(), holder: "palisade serve")
+            services = try await Services.start(in: directory, settings: settings, logger: logger)
+        } catch let error as StoreError {
+            logger.critical("cannot start", metadata: ["reason": "\(error)"])
+            throw ExitCode(1)
+        }
+        let mode = try await services.auth.mode().rawValue
+        logger.info("store open", metadata: [
+            "data_dir": "\(directory.path)", "engine": "\(services.store.backend.engine)",
+            "schema_version": "\(services.store.schemaVersion)", "mode": "\(mode)",
+        ])
+        let application = PalisadeServer(services: services, settings: server, logger: logger)
+            .application(extraServices: [StoreCloser(store: services.store, directory: directory), SessionJanitor(auth: services.auth, logger: logger)])
+        try await application.runService()
+        logger.info("stopped")
+    }
+}
+
+/// Closes the store after the server has stopped (services stop in reverse order of start).
+struct StoreCloser: Service {
+    let store: Store
+    let directory: DataDirectory
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await store.close()
+        withExtendedLifetime(directory) {}
+    }
+}
+
+/// Drops ended sessions hourly so the sessions table and the in-memory directory stay small.
+struct SessionJanitor: Service {
+    let auth: AuthService
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            do {
+                try await auth.pruneSessions()
+            } catch {
+                logger.warning("session pruning failed", metadata: ["error": "\(error)"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
+        }
+    }
+}
