@@ -93,7 +93,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PalisadeAPITests",
-            dependencies: ["PalisadeModel", "palisade"],
+            dependencies: ["PalisadeModel", "PalisadeStore", "PalisadeServices", "PalisadeAPI", "palisade"],
             swiftSettings: strictness
         ),
     ]

@@ -1,0 +1,42 @@
+# Palisade: two commands for people (`make run`, `make test`), one for numbers (`make bench`).
+# Each installs the Debian packages it needs when they are missing (as root; apt-get update first).
+
+SWIFT_BIN ?= /opt/swift/usr/bin
+export PATH := $(SWIFT_BIN):$(PATH)
+
+# Packages each target needs. The Swift toolchain itself is expected at $(SWIFT_BIN).
+RUN_PACKAGES   := ca-certificates libcurl4
+TEST_PACKAGES  := $(RUN_PACKAGES) curl
+BENCH_PACKAGES := $(RUN_PACKAGES) wrk nginx-light curl
+
+ARGS ?=
+
+.PHONY: run test bench build build-release deps-run deps-test deps-bench clean
+
+run: deps-run build-release
+	./.build/release/palisade serve $(ARGS)
+
+test: deps-test
+	swift build --build-tests
+	PALISADE_BINARY="$$(swift build --show-bin-path)/palisade" swift test --skip-build
+
+bench: deps-bench build-release
+	./Benchmarks/api-bench.sh
+
+build:
+	swift build
+
+build-release:
+	swift build -c release
+
+deps-run:
+	@./scripts/ensure-packages $(RUN_PACKAGES)
+
+deps-test:
+	@./scripts/ensure-packages $(TEST_PACKAGES)
+
+deps-bench:
+	@./scripts/ensure-packages $(BENCH_PACKAGES)
+
+clean:
+	rm -rf .build
