@@ -88,7 +88,12 @@ let package = Package(
         .testTarget(name: "PalisadeModelTests", dependencies: ["PalisadeModel"], swiftSettings: strictness),
         .testTarget(
             name: "PalisadeStoreTests",
-            dependencies: ["PalisadeModel", "PalisadeStore"],
+            dependencies: [
+                "PalisadeModel",
+                "PalisadeStore",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictness
         ),
         .testTarget(
