@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+
+@Suite("The palisade CLI")
+struct CLITests {
+    func temporaryHome() throws -> String {
+        let path = NSTemporaryDirectory() + "palisade-home-" + UUID().uuidString.prefix(8).lowercased()
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test("serve --help documents every option with its environment variable")
+    func serveHelp() throws {
+        let result = try CLI.run(["serve", "--help"])
+        #expect(result.status == 0)
+        for option in ["--host", "--port", "--data-dir", "--session-lifetime", "--login-max-failures", "--log-format"] {
+            #expect(result.stdout.contains(option), "missing \(option)")
+        }
+        for variable in ["PALISADE_HOST", "PALISADE_PORT", "PALISADE_DATA_DIR"] {
+            #expect(result.stdout.contains(variable), "missing \(variable)")
+        }
+    }
+
+    @Test("a bad environment value is refused, naming the variable")
+    func badEnvironment() throws {
+        let result = try CLI.run(["serve", "--data-dir", Daemon.temporaryDirectory()], environment: ["PALISADE_PORT": "http"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("PALISADE_PORT"))
+        let flag = try CLI.run(["serve", "--port", "70000", "--data-dir", Daemon.temporaryDirectory()])
+        #expect(flag.status != 0)
+        #expect(flag.stderr.contains("--port"))
+    }
+
+    @Test("offline provisioning before the first start: accounts and admin's password")
+    func offlineProvisioning() async throws {
+        let dataDir = Daemon.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dataDir) }
+        let add = try CLI.run(["user", "add", "noc", "--role", "operator", "--network", "198.51.100.0/24",
+                               "--password-stdin", "--data-dir", dataDir, "--bcrypt-cost", "4"], stdin: "noc-secret\n")
+        #expect(add.status == 0, "\(add.stderr)")
+        #expect(add.stdout.contains("noc") && add.stdout.contains("operator") && add.stdout.contains("198.51.100.0/24"))
+        let admin = try CLI.run(["user", "set-password", "admin", "--password", "admin-secret", "--data-dir", dataDir, "--bcrypt-cost", "4"])
+        #expect(admin.status == 0, "\(admin.stderr)")
+
+        let list = try CLI.run(["user", "list", "--json", "--data-dir", dataDir])
+        #expect(list.status == 0)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        #expect(Set(rows.compactMap { $0["name"] as? String }) == ["admin", "noc"])
+
+        let daemon = try await Daemon.start(dataDir: dataDir)
+        defer { daemon.stop() }
+        let status = try await daemon.client().get("/api/status")
+        #expect(status.object["status"] as? String == "run")
+        let login = try await daemon.client().post("/v1/auth/login", json: ["name": "noc", "password": "noc-secret"])
+        #expect(login.status == 200)
+        #expect((login.object["account"] as? [String: Any])?["networks"] as? [String] == ["198.51.100.0/24"])
+
+        // While the daemon holds the data directory, offline changes are refused.
+        let refused = try CLI.run(["user", "delete", "noc", "--data-dir", dataDir])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("in use"))
+    }
+
+    @Test("offline input errors name the field and change nothing")
+    func offlineBadInput() throws {
+        let dataDir = Daemon.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dataDir) }
+        let bad = try CLI.run(["user", "add", "Bad Name", "--role", "root", "--network", "10.0.0.1/8",
+                               "--password", "x", "--data-dir", dataDir, "--bcrypt-cost", "4"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("name:"))
+        #expect(bad.stderr.contains("role: unknown value 'root'"))
+        #expect(bad.stderr.contains("network[0]:"))
+        let empty = try CLI.run(["user", "add", "ok", "--role", "viewer", "--password", "", "--data-dir", dataDir, "--bcrypt-cost", "4"])
+        #expect(empty.status != 0)
+        #expect(empty.stderr.contains("Cannot insert an empty password!"))
+        let list = try CLI.run(["user", "list", "--json", "--data-dir", dataDir])
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.compactMap { $0["name"] as? String } == ["admin"])
+        let builtin = try CLI.run(["user", "delete", "admin", "--data-dir", dataDir])
+        #expect(builtin.status != 0)
+        #expect(builtin.stderr.contains("cannot be deleted"))
+    }
+
+    @Test("login saves a 0600 token that the online commands use")
+    func onlineCommands() async throws {
+        let daemon = try await Daemon.start()
+        defer { daemon.stopAndClean() }
+        _ = try await daemon.initialise(password: "admin-secret")
+        let home = try temporaryHome()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let env = ["HOME": home]
+        let server = daemon.baseURL.absoluteString
+
+        let wrong = try CLI.run(["login", "--server", server, "--user", "admin", "--password-stdin"], stdin: "nope\n", environment: env)
+        #expect(wrong.status != 0)
+        #expect(wrong.stderr.contains("401"))
+
+        let login = try CLI.run(["login", "--server", server, "--user", "admin", "--password-stdin"], stdin: "admin-secret\n", environment: env)
+        #expect(login.status == 0, "\(login.stderr)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: home + "/.palisade/credentials.json")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+
+        let add = try CLI.run(["user", "add", "auditor", "--role", "viewer", "--password", "auditor-pw", "--server", server, "--json"],
+                              environment: env)
+        #expect(add.status == 0, "\(add.stderr)")
+        let created = try #require(try JSONSerialization.jsonObject(with: Data(add.stdout.utf8)) as? [String: Any])
+        #expect(created["role"] as? String == "viewer")
+
+        let list = try CLI.run(["user", "list", "--server", server], environment: env)
+        #expect(list.status == 0)
+        #expect(list.stdout.contains("NAME") && list.stdout.contains("auditor") && list.stdout.contains("admin"))
+
+        let status = try CLI.run(["status", "--server", server, "--json"], environment: env)
+        #expect(status.status == 0, "\(status.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+        #expect(object["mode"] as? String == "run")
+        #expect(object["account"] as? String == "admin")
+        #expect(object["schema_version"] as? Int == 1)
+
+        let duplicate = try CLI.run(["user", "add", "auditor", "--role", "viewer", "--password", "x", "--server", server], environment: env)
+        #expect(duplicate.status != 0)
+        #expect(duplicate.stderr.contains("already exists"))
+
+        let delete = try CLI.run(["user", "delete", "auditor", "--server", server], environment: env)
+        #expect(delete.status == 0)
+
+        let logout = try CLI.run(["logout", "--server", server], environment: env)
+        #expect(logout.status == 0)
+        let afterLogout = try CLI.run(["user", "list", "--server", server], environment: env)
+        #expect(afterLogout.status != 0)
+        #expect(afterLogout.stderr.contains("palisade login"))
+    }
+
+    @Test("status reports an unreachable daemon with a non-zero exit")
+    func unreachable() throws {
+        let result = try CLI.run(["status", "--server", "http://127.0.0.1:1"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("cannot reach"))
+    }
+}
