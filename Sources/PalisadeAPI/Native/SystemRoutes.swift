@@ -29,7 +29,7 @@ struct SystemRoutes {
             let uptime = ContinuousClock.now - startedAt
             return JSONBody.response(Status(
                 version: PalisadeVersion.current,
-                mode: try await services.auth.mode().rawValue,
+                mode: await services.auth.mode().rawValue,
                 store: services.store.backend.engine,
                 schemaVersion: services.store.schemaVersion,
                 uptimeSeconds: uptime.components.seconds

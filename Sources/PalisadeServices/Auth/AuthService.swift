@@ -36,9 +36,9 @@ public final class AuthService: Sendable {
         self.logger = logger
     }
 
-    public func mode() async throws -> Mode {
-        let admin = try await store.read { try await AccountRecords.find(name: .admin, on: $0) }
-        return admin?.account.hasPassword == true ? .run : .initial
+    /// Read from the directory: `/api/status` is polled by every Firegex client and must cost no SQL.
+    public func mode() async -> Mode {
+        await directory.account(named: .admin)?.hasPassword == true ? .run : .initial
     }
 
     /// The principal behind a token, or nil when the token is bad, expired or revoked.

@@ -15,6 +15,10 @@ actor Directory {
 
     func put(_ account: Account) { accounts[account.id] = account }
 
+    func account(named name: AccountName) -> Account? {
+        accounts.values.first { $0.name == name }
+    }
+
     func removeAccount(id: Int64) {
         accounts[id] = nil
         sessions = sessions.filter { $0.value.accountID != id }

@@ -89,7 +89,7 @@ struct Serve: AsyncParsableCommand {
             logger.critical("cannot start", metadata: ["reason": "\(error)"])
             throw ExitCode(1)
         }
-        let mode = try await services.auth.mode().rawValue
+        let mode = await services.auth.mode().rawValue
         logger.info("store open", metadata: [
             "data_dir": "\(directory.path)", "engine": "\(services.store.backend.engine)",
             "schema_version": "\(services.store.schemaVersion)", "mode": "\(mode)",

@@ -23,7 +23,7 @@ struct FiregexPlatformRoutes {
 
     func register(on group: RouterGroup<PalisadeRequestContext>) {
         group.get("status") { _, context in
-            JSONBody.response(Status(status: try await auth.mode().rawValue, loggined: context.principal != nil))
+            JSONBody.response(Status(status: await auth.mode().rawValue, loggined: context.principal != nil))
         }
         group.post("login") { request, context in
             try await requireMode(.run, for: "login")
@@ -72,8 +72,8 @@ struct FiregexPlatformRoutes {
         return response
     }
 
-    private func requireMode(_ mode: AuthService.Mode, for route: String) async throws {
-        guard try await auth.mode() == mode else {
+    private func requireMode(_ mode: AuthService.Mode, for route: String) async throws(PalisadeError) {
+        guard await auth.mode() == mode else {
             throw PalisadeError(.notFound, "\(route) is only available in \(mode.rawValue) mode")
         }
     }
