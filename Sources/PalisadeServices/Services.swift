@@ -48,12 +48,14 @@ public struct Services: Sendable {
             }
             await directory.load(accounts: accounts, sessions: sessions)
             let hasher = PasswordHasher(cost: settings.bcryptCost)
+            let passwords = PasswordWriter(store: store, directory: directory, hasher: hasher, audit: audit, clock: clock)
             let auth = AuthService(
                 store: store, directory: directory, tokens: await SessionTokens(secret: secret), hasher: hasher,
-                throttle: LoginThrottle(settings: settings.loginThrottle), audit: audit, clock: clock,
+                throttle: LoginThrottle(settings: settings.loginThrottle), audit: audit, passwords: passwords, clock: clock,
                 sessionLifetime: settings.sessionLifetime, logger: logger
             )
-            let accountService = AccountService(store: store, directory: directory, hasher: hasher, audit: audit, clock: clock)
+            let accountService = AccountService(store: store, directory: directory, hasher: hasher, audit: audit,
+                                                passwords: passwords, clock: clock)
             return Services(store: store, auth: auth, accounts: accountService, audit: audit, clock: clock)
         } catch {
             await store.close()

@@ -58,7 +58,6 @@ struct Problem: Encodable {
         case .conflict, .wrongMode: .conflict
         case .tooManyRequests: .tooManyRequests
         case .payloadTooLarge: .contentTooLarge
-        case .unsupportedMediaType: .unsupportedMediaType
         }
     }
 
@@ -72,7 +71,6 @@ struct Problem: Encodable {
         case .conflict, .wrongMode: "conflict"
         case .tooManyRequests: "too-many-requests"
         case .payloadTooLarge: "payload-too-large"
-        case .unsupportedMediaType: "unsupported-media-type"
         }
     }
 

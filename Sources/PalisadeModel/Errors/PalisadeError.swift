@@ -14,7 +14,6 @@ public struct PalisadeError: Error, Sendable, Equatable, CustomStringConvertible
         case conflict           // 409: the change clashes with current state
         case tooManyRequests    // 429
         case payloadTooLarge    // 413
-        case unsupportedMediaType // 415
         case wrongMode          // 404 in Firegex's init/run rules; native callers see 409
     }
 

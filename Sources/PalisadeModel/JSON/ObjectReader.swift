@@ -59,8 +59,8 @@ public struct ObjectReader: Sendable {
         }
     }
 
-    /// Throws every collected problem: malformed (wrong types, unknown keys) as 400,
-    /// rule violations as 422. Call once all fields are read.
+    /// Throws every collected problem (wrong types, missing or unknown keys, rule violations) as
+    /// one `invalid` error (422). Call once all fields are read.
     public mutating func finish() throws(PalisadeError) {
         if rejectUnknown {
             for key in fields.keys.sorted() where !seen.contains(key) {

@@ -34,13 +34,15 @@ public final class AccountService: Sendable {
     let directory: Directory
     let hasher: PasswordHasher
     let audit: AuditTrail
+    let passwords: PasswordWriter
     let clock: WallClock
 
-    init(store: Store, directory: Directory, hasher: PasswordHasher, audit: AuditTrail, clock: WallClock) {
+    init(store: Store, directory: Directory, hasher: PasswordHasher, audit: AuditTrail, passwords: PasswordWriter, clock: WallClock) {
         self.store = store
         self.directory = directory
         self.hasher = hasher
         self.audit = audit
+        self.passwords = passwords
         self.clock = clock
     }
 
@@ -92,8 +94,12 @@ public final class AccountService: Sendable {
             throw PalisadeError(.conflict, "the built-in account '\(name)' must keep the admin role",
                                 fieldErrors: [FieldError(field: "role", reason: "the built-in admin must stay admin")])
         }
-        account.role = change.role ?? account.role
-        account.networks = change.networks ?? account.networks
+        let role = change.role ?? account.role
+        let networks = change.networks ?? account.networks
+        // A change that changes nothing writes nothing, so the audit log shows only real changes.
+        guard role != account.role || networks != account.networks else { return account }
+        account.role = role
+        account.networks = networks
         account.updatedAt = clock.now()
         let updated = account
         try await store.write { db in
@@ -127,20 +133,7 @@ public final class AccountService: Sendable {
 
     /// Sets a password without a session: for the offline CLI on a locked data directory.
     public func setPassword(_ name: AccountName, to password: String, expireSessions: Bool, actor: Actor) async throws {
-        do { try PasswordPolicy.check(password) } catch {
-            throw PalisadeError.invalid([FieldError(field: "password", reason: error.reason)])
-        }
-        let account = try await find(name)
-        let hash = try await hasher.hash(password)
-        let now = clock.now()
-        try await store.write { db in
-            _ = try await AccountRecords.setPassword(id: account.id, hash: hash, onlyIfUnset: false, now: now, on: db)
-            if expireSessions {
-                try await SessionRecords.revokeAll(accountID: account.id, at: now, on: db)
-            }
-            try await self.audit.record("account.change_password", target: "account:\(name)",
-                                        detail: expireSessions ? "all sessions revoked" : "", by: actor, on: db)
-        }
+        _ = try await passwords.set(password, on: try await find(name), expireSessions: expireSessions, by: actor)
     }
 
     public func allAccounts() async throws -> [Account] {

@@ -17,13 +17,15 @@ public final class AuthService: Sendable {
     let hasher: PasswordHasher
     let throttle: LoginThrottle
     let audit: AuditTrail
+    let passwords: PasswordWriter
     let clock: WallClock
     let logger: Logger
     public let sessionLifetime: Int64
 
     init(
         store: Store, directory: Directory, tokens: SessionTokens, hasher: PasswordHasher,
-        throttle: LoginThrottle, audit: AuditTrail, clock: WallClock, sessionLifetime: Int64, logger: Logger
+        throttle: LoginThrottle, audit: AuditTrail, passwords: PasswordWriter, clock: WallClock, sessionLifetime: Int64,
+        logger: Logger
     ) {
         self.store = store
         self.directory = directory
@@ -31,6 +33,7 @@ public final class AuthService: Sendable {
         self.hasher = hasher
         self.throttle = throttle
         self.audit = audit
+        self.passwords = passwords
         self.clock = clock
         self.sessionLifetime = sessionLifetime
         self.logger = logger
@@ -92,6 +95,7 @@ public final class AuthService: Sendable {
             try await self.audit.record("account.set_initial_password", target: "account:admin", by: actor, on: db)
             var account = admin.account
             account.hasPassword = true
+            account.updatedAt = now
             return account
         }
         guard let admin else {
@@ -134,26 +138,16 @@ public final class AuthService: Sendable {
         guard let stored = try await store.read({ try await AccountRecords.find(name: target, on: $0) }) else {
             throw PalisadeError(.notFound, "no account named '\(target)'")
         }
-        if isSelf, !trustedCaller, let currentPassword,
-           !(try await hasher.verify(currentPassword, against: stored.passwordHash)) {
-            throw PalisadeError.invalid([FieldError(field: "current_password", reason: "does not match")])
-        }
-        let hash = try await hasher.hash(password)
-        let now = clock.now()
-        try await store.write { db in
-            _ = try await AccountRecords.setPassword(id: stored.account.id, hash: hash, onlyIfUnset: false, now: now, on: db)
-            if expireSessions {
-                try await SessionRecords.revokeAll(accountID: stored.account.id, at: now, on: db)
+        if isSelf, !trustedCaller, let currentPassword {
+            // Guessing the current password with a stolen session is throttled like a login.
+            try await throttle.check(principal.address, at: clock.now())
+            guard try await hasher.verify(currentPassword, against: stored.passwordHash) else {
+                _ = await throttle.recordFailure(principal.address, at: clock.now())
+                throw PalisadeError.invalid([FieldError(field: "current_password", reason: "does not match")])
             }
-            try await self.audit.record("account.change_password", target: "account:\(target)",
-                                        detail: expireSessions ? "all sessions revoked" : "", by: principal.actor, on: db)
         }
-        var account = stored.account
-        account.hasPassword = true
-        await directory.put(account)
-        guard expireSessions else { return nil }
-        await directory.revokeAll(accountID: account.id, keeping: nil)
-        guard isSelf else { return nil }
+        let account = try await passwords.set(password, on: stored.account, expireSessions: expireSessions, by: principal.actor)
+        guard expireSessions, isSelf else { return nil }
         return try await openSession(for: account, from: principal.address, requestID: principal.requestID, action: "session.renew")
     }
 
