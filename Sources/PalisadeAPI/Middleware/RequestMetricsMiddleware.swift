@@ -31,8 +31,9 @@ struct RequestMetricsMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - start
-        // Unmatched paths share one label so scanners cannot blow up the series count.
-        let route = context.endpointPath ?? "unmatched"
+        // Unmatched paths share one label (Hummingbird names them "NotFound") so scanners cannot
+        // blow up the series count.
+        let route = context.endpointPath ?? "NotFound"
         let labels = [("method", request.method.rawValue), ("route", route), ("status", String(response.status.code))]
         registry.makeCounter(descriptor: Self.requests, labels: labels).increment()
         registry.makeDurationHistogram(descriptor: Self.duration, labels: labels, buckets: Self.buckets)

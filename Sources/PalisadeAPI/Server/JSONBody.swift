@@ -20,10 +20,11 @@ enum JSONBody {
         guard buffer.readableBytes > 0 else {
             throw PalisadeError.malformed([FieldError(field: "", reason: "the request body is empty; expected a JSON object")])
         }
+        let data = Data(buffer.readableBytesView)
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))
+            return try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
-            throw PalisadeError.malformed([FieldError(field: "", reason: "the body is not valid JSON: \(describe(error))")])
+            throw PalisadeError.malformed([FieldError(field: "", reason: "the body is not valid JSON: \(describe(data))")])
         }
     }
 
@@ -48,16 +49,13 @@ enum JSONBody {
         )
     }
 
-    private static func describe(_ error: any Error) -> String {
-        guard case DecodingError.dataCorrupted(let context) = error else { return "\(error)" }
-        if let underlying = context.underlyingError {
-            let text = "\(underlying)"
-            // Foundation's messages carry the position ("around line 1, column 7"), the useful part.
-            if let range = text.range(of: "NSDebugDescription=") {
-                return String(text[range.upperBound...]).trimmingCharacters(in: CharacterSet(charactersIn: "})"))
-            }
-            return text
+    /// JSONDecoder only says "not valid JSON"; JSONSerialization says what is wrong where.
+    private static func describe(_ data: Data) -> String {
+        do {
+            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            return "unsupported JSON value"
+        } catch let error as NSError {
+            return error.userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
         }
-        return context.debugDescription
     }
 }

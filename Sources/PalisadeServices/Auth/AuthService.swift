@@ -57,14 +57,21 @@ public final class AuthService: Sendable {
     /// with too many recent failures gets 429 without its password being checked.
     public func login(name: String, password: String, from address: String, requestID: String?) async throws -> IssuedSession {
         let now = clock.now()
-        try await throttle.check(address, at: now)
-        let accountName = try? AccountName(parsing: name)
-        let stored = try await accountName.asyncFlatMap { name in
-            try await self.store.read { try await AccountRecords.find(name: name, on: $0) }
+        try await throttle.admit(address, at: now)
+        let valid: Bool
+        let stored: StoredAccount?
+        do {
+            let accountName = try? AccountName(parsing: name)
+            stored = try await accountName.asyncFlatMap { name in
+                try await self.store.read { try await AccountRecords.find(name: name, on: $0) }
+            }
+            valid = try await hasher.verify(password, against: stored?.passwordHash)
+        } catch {
+            await throttle.finish(address, succeeded: false, at: clock.now())
+            throw error
         }
-        let valid = try await hasher.verify(password, against: stored?.passwordHash)
         guard valid, let stored else {
-            let lockedOut = await throttle.recordFailure(address, at: now)
+            let lockedOut = await throttle.finish(address, succeeded: false, at: clock.now())
             logger.warning("login failed", metadata: [
                 "account": "\(name.prefix(64))", "address": "\(address)", "locked_out": "\(lockedOut)",
             ])
@@ -75,7 +82,7 @@ public final class AuthService: Sendable {
             }
             throw PalisadeError(.unauthorized, "wrong account name or password")
         }
-        await throttle.recordSuccess(address)
+        await throttle.finish(address, succeeded: true, at: clock.now())
         let session = try await openSession(for: stored.account, from: address, requestID: requestID, action: "session.login")
         logger.info("login", metadata: ["account": "\(stored.account.name)", "address": "\(address)"])
         return session
@@ -140,9 +147,16 @@ public final class AuthService: Sendable {
         }
         if isSelf, !trustedCaller, let currentPassword {
             // Guessing the current password with a stolen session is throttled like a login.
-            try await throttle.check(principal.address, at: clock.now())
-            guard try await hasher.verify(currentPassword, against: stored.passwordHash) else {
-                _ = await throttle.recordFailure(principal.address, at: clock.now())
+            try await throttle.admit(principal.address, at: clock.now())
+            let matches: Bool
+            do {
+                matches = try await hasher.verify(currentPassword, against: stored.passwordHash)
+            } catch {
+                await throttle.finish(principal.address, succeeded: false, at: clock.now())
+                throw error
+            }
+            await throttle.finish(principal.address, succeeded: matches, at: clock.now())
+            guard matches else {
                 throw PalisadeError.invalid([FieldError(field: "current_password", reason: "does not match")])
             }
         }

@@ -14,27 +14,49 @@ public struct LoginThrottleSettings: Sendable, Equatable {
     }
 }
 
+/// Attempts are admitted before their password is checked and counted while in flight, so a burst
+/// of parallel guesses cannot all pass the check before the first failure is recorded.
 actor LoginThrottle {
     private let settings: LoginThrottleSettings
     private var failures: [String: [Timestamp]] = [:]
+    private var inFlight: [String: Int] = [:]
     private var lockedUntil: [String: Timestamp] = [:]
 
     init(settings: LoginThrottleSettings) { self.settings = settings }
 
-    /// Throws 429 while `address` is locked out.
-    func check(_ address: String, at now: Timestamp) throws(PalisadeError) {
-        guard let until = lockedUntil[address] else { return }
-        guard until > now else {
+    /// Admits one attempt from `address`, or throws 429 while it is locked out or while its
+    /// recent failures plus attempts in flight already reach the limit. Every admitted attempt
+    /// must end with `finish`.
+    func admit(_ address: String, at now: Timestamp) throws(PalisadeError) {
+        if let until = lockedUntil[address] {
+            if until > now {
+                let seconds = Int((until.milliseconds - now.milliseconds + 999) / 1000)
+                throw PalisadeError(.tooManyRequests, "too many failed logins from \(address); try again in \(seconds) s",
+                                    retryAfter: seconds)
+            }
             lockedUntil[address] = nil
-            return
         }
-        let seconds = Int((until.milliseconds - now.milliseconds + 999) / 1000)
-        throw PalisadeError(.tooManyRequests, "too many failed logins from \(address); try again in \(seconds) s",
-                            retryAfter: seconds)
+        let cutoff = now.adding(seconds: -settings.window)
+        let recent = (failures[address] ?? []).filter { $0 > cutoff }
+        let pending = inFlight[address] ?? 0
+        guard recent.count + pending < settings.maxFailures else {
+            throw PalisadeError(.tooManyRequests, "too many login attempts in progress from \(address); try again in 1 s",
+                                retryAfter: 1)
+        }
+        failures[address] = recent.isEmpty ? nil : recent
+        inFlight[address] = pending + 1
     }
 
-    /// Records a failure; returns true when this failure started a lockout.
-    func recordFailure(_ address: String, at now: Timestamp) -> Bool {
+    /// Ends an admitted attempt. A failure is recorded; returns true when it started a lockout.
+    /// A success clears the address's failures.
+    @discardableResult
+    func finish(_ address: String, succeeded: Bool, at now: Timestamp) -> Bool {
+        let pending = (inFlight[address] ?? 1) - 1
+        inFlight[address] = pending > 0 ? pending : nil
+        guard !succeeded else {
+            failures[address] = nil
+            return false
+        }
         let cutoff = now.adding(seconds: -settings.window)
         var recent = (failures[address] ?? []).filter { $0 > cutoff }
         recent.append(now)
@@ -50,6 +72,4 @@ actor LoginThrottle {
         }
         return false
     }
-
-    func recordSuccess(_ address: String) { failures[address] = nil }
 }

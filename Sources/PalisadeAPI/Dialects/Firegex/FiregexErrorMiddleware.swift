@@ -11,7 +11,9 @@ struct FiregexErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as PalisadeError {
             let reason = error.fieldErrors.isEmpty ? error.detail : error.fieldErrors.map(\.description).joined(separator: "; ")
-            var response = JSONBody.response(["status": reason], status: Problem.status(of: error.kind))
+            // Firegex answered every route used in the wrong mode with 404.
+            let status = error.kind == .wrongMode ? .notFound : Problem.status(of: error.kind)
+            var response = JSONBody.response(["status": reason], status: status)
             if let retryAfter = error.retryAfter {
                 response.headers[.retryAfter] = String(retryAfter)
             }
