@@ -33,5 +33,10 @@ struct AuthRoutes {
     struct WhoAmI: Encodable {
         var account: AccountView
         var expiresAt: String
+
+        enum CodingKeys: String, CodingKey {
+            case account
+            case expiresAt = "expires_at"
+        }
     }
 }

@@ -51,6 +51,11 @@ struct SystemRoutes {
         var store: String
         var schemaVersion: Int
         var uptimeSeconds: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case version, mode, store
+            case schemaVersion = "schema_version", uptimeSeconds = "uptime_seconds"
+        }
     }
 }
 

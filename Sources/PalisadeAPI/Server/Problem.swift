@@ -17,6 +17,11 @@ struct Problem: Encodable {
     var requestId: String
     var retryAfter: Int?
 
+    enum CodingKeys: String, CodingKey {
+        case type, title, status, detail, errors
+        case requestId = "request_id", retryAfter = "retry_after"
+    }
+
     static let mediaType = "application/problem+json"
 
     init(_ error: PalisadeError, requestID: String) {

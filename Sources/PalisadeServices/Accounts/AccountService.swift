@@ -48,7 +48,7 @@ public final class AccountService: Sendable {
 
     public func list(by principal: Principal) async throws -> [Account] {
         try principal.require(.admin, to: "listing accounts")
-        return try await allAccounts()
+        return await directory.allAccounts()
     }
 
     public func get(_ name: AccountName, by principal: Principal) async throws -> Account {

@@ -46,8 +46,9 @@ public final class AuthService: Sendable {
 
     /// The principal behind a token, or nil when the token is bad, expired or revoked.
     public func authenticate(token: String, address: String, requestID: String?) async -> Principal? {
-        guard let sessionID = await tokens.sessionID(of: token),
-              let (session, account) = await directory.session(id: sessionID, at: clock.now())
+        let now = clock.now()
+        guard let sessionID = await tokens.sessionID(of: token, now: now),
+              let (session, account) = await directory.session(id: sessionID, at: now)
         else { return nil }
         return Principal(account: account, sessionID: session.id, sessionExpiresAt: session.expiresAt,
                          address: address, requestID: requestID)

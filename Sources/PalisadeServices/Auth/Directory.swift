@@ -15,6 +15,9 @@ actor Directory {
 
     func put(_ account: Account) { accounts[account.id] = account }
 
+    /// Every account, by name.
+    func allAccounts() -> [Account] { accounts.values.sorted { $0.name < $1.name } }
+
     func account(named name: AccountName) -> Account? {
         accounts.values.first { $0.name == name }
     }

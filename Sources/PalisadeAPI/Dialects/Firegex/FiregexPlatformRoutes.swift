@@ -19,6 +19,11 @@ struct FiregexPlatformRoutes {
     struct Outcome: Encodable {
         var status: String
         var accessToken: String?
+
+        enum CodingKeys: String, CodingKey {
+            case status
+            case accessToken = "access_token"
+        }
     }
 
     func register(on group: RouterGroup<PalisadeRequestContext>) {
