@@ -46,7 +46,7 @@ public struct Services: Sendable {
             let (accounts, sessions) = try await store.read { db in
                 (try await AccountRecords.all(on: db).map(\.account), try await SessionRecords.live(at: now, on: db))
             }
-            await directory.load(accounts: accounts, sessions: sessions)
+            directory.load(accounts: accounts, sessions: sessions)
             let hasher = PasswordHasher(cost: settings.bcryptCost)
             let passwords = PasswordWriter(store: store, directory: directory, hasher: hasher, audit: audit, clock: clock)
             let auth = AuthService(

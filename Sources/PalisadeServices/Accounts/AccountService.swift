@@ -48,7 +48,7 @@ public final class AccountService: Sendable {
 
     public func list(by principal: Principal) async throws -> [Account] {
         try principal.require(.admin, to: "listing accounts")
-        return await directory.allAccounts()
+        return directory.allAccounts()
     }
 
     public func get(_ name: AccountName, by principal: Principal) async throws -> Account {
@@ -79,7 +79,7 @@ public final class AccountService: Sendable {
             return Account(id: id, name: new.name, role: new.role, networks: new.networks, builtin: false,
                            hasPassword: true, createdAt: now, updatedAt: now)
         }
-        await directory.put(account)
+        directory.put(account)
         return account
     }
 
@@ -108,7 +108,7 @@ public final class AccountService: Sendable {
                                         detail: "role=\(updated.role.rawValue) networks=\(updated.networks.map(\.description).joined(separator: ","))",
                                         by: actor, on: db)
         }
-        await directory.put(updated)
+        directory.put(updated)
         return updated
     }
 
@@ -128,7 +128,7 @@ public final class AccountService: Sendable {
             try await AccountRecords.delete(id: account.id, on: db)
             try await self.audit.record("account.delete", target: "account:\(name)", by: actor, on: db)
         }
-        await directory.removeAccount(id: account.id)
+        directory.removeAccount(id: account.id)
     }
 
     /// Sets a password without a session: for the offline CLI on a locked data directory.

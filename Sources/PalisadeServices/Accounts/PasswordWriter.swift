@@ -29,9 +29,9 @@ struct PasswordWriter: Sendable {
         var updated = account
         updated.hasPassword = true
         updated.updatedAt = now
-        await directory.put(updated)
+        directory.put(updated)
         if expireSessions {
-            await directory.revokeAll(accountID: account.id, keeping: nil)
+            directory.revokeAll(accountID: account.id, keeping: nil)
         }
         return updated
     }

@@ -41,14 +41,14 @@ public final class AuthService: Sendable {
 
     /// Read from the directory: `/api/status` is polled by every Firegex client and must cost no SQL.
     public func mode() async -> Mode {
-        await directory.account(named: .admin)?.hasPassword == true ? .run : .initial
+        directory.account(named: .admin)?.hasPassword == true ? .run : .initial
     }
 
     /// The principal behind a token, or nil when the token is bad, expired or revoked.
     public func authenticate(token: String, address: String, requestID: String?) async -> Principal? {
         let now = clock.now()
         guard let sessionID = await tokens.sessionID(of: token, now: now),
-              let (session, account) = await directory.session(id: sessionID, at: now)
+              let (session, account) = directory.session(id: sessionID, at: now)
         else { return nil }
         return Principal(account: account, sessionID: session.id, sessionExpiresAt: session.expiresAt,
                          address: address, requestID: requestID)
@@ -109,7 +109,7 @@ public final class AuthService: Sendable {
         guard let admin else {
             throw PalisadeError(.wrongMode, "a password is already set; log in instead")
         }
-        await directory.put(admin)
+        directory.put(admin)
         logger.info("initial admin password set", metadata: ["address": "\(address)"])
         return try await openSession(for: admin, from: address, requestID: requestID, action: "session.login")
     }
@@ -120,7 +120,7 @@ public final class AuthService: Sendable {
             try await SessionRecords.revoke(id: principal.sessionID, at: now, on: db)
             try await self.audit.record("session.logout", target: "account:\(principal.account.name)", by: principal.actor, on: db)
         }
-        await directory.revoke(sessionID: principal.sessionID)
+        directory.revoke(sessionID: principal.sessionID)
     }
 
     /// Sets `target`'s password. Changing one's own password needs the current one unless
@@ -170,7 +170,7 @@ public final class AuthService: Sendable {
     public func pruneSessions() async throws {
         let now = clock.now()
         try await store.write { try await SessionRecords.prune(endedBefore: now.adding(seconds: -7 * 86_400), on: $0) }
-        await directory.dropExpired(at: now)
+        directory.dropExpired(at: now)
     }
 
     private func checkPassword(_ password: String) throws(PalisadeError) {
@@ -189,7 +189,7 @@ public final class AuthService: Sendable {
             try await self.audit.record(action, target: "account:\(account.name)",
                                         by: Actor(name: account.name.value, address: address, requestID: requestID), on: db)
         }
-        await directory.add(session)
+        directory.add(session)
         return IssuedSession(token: token, sessionID: session.id, account: account, expiresAt: session.expiresAt)
     }
 }

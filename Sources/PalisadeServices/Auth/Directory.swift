@@ -1,52 +1,66 @@
 import PalisadeModel
 import PalisadeStore
+import Synchronization
 
 /// In-memory copy of accounts and live sessions, so checking a request's session costs no SQL.
 /// The store stays the truth: the directory is loaded from it at start and updated only after a
 /// transaction commits. Sound because one daemon owns its data directory (see docs/design.md).
-actor Directory {
-    private var accounts: [Int64: Account] = [:]
-    private var sessions: [String: SessionRecord] = [:]
-
-    func load(accounts: [Account], sessions: [SessionRecord]) {
-        self.accounts = Dictionary(uniqueKeysWithValues: accounts.map { ($0.id, $0) })
-        self.sessions = Dictionary(uniqueKeysWithValues: sessions.map { ($0.id, $0) })
+///
+/// A mutex rather than an actor: every request reads it, each access is a dictionary lookup, and
+/// an actor would add a suspension and a thread hop to every request (see docs/benchmarks.md).
+final class Directory: Sendable {
+    private struct Contents {
+        var accounts: [Int64: Account] = [:]
+        var sessions: [String: SessionRecord] = [:]
     }
 
-    func put(_ account: Account) { accounts[account.id] = account }
+    private let contents = Mutex(Contents())
+
+    func load(accounts: [Account], sessions: [SessionRecord]) {
+        contents.withLock {
+            $0.accounts = Dictionary(uniqueKeysWithValues: accounts.map { ($0.id, $0) })
+            $0.sessions = Dictionary(uniqueKeysWithValues: sessions.map { ($0.id, $0) })
+        }
+    }
+
+    func put(_ account: Account) { contents.withLock { $0.accounts[account.id] = account } }
 
     /// Every account, by name.
-    func allAccounts() -> [Account] { accounts.values.sorted { $0.name < $1.name } }
+    func allAccounts() -> [Account] { contents.withLock { $0.accounts.values.sorted { $0.name < $1.name } } }
 
     func account(named name: AccountName) -> Account? {
-        accounts.values.first { $0.name == name }
+        contents.withLock { $0.accounts.values.first { $0.name == name } }
     }
 
     func removeAccount(id: Int64) {
-        accounts[id] = nil
-        sessions = sessions.filter { $0.value.accountID != id }
+        contents.withLock {
+            $0.accounts[id] = nil
+            $0.sessions = $0.sessions.filter { $0.value.accountID != id }
+        }
     }
 
-    func add(_ session: SessionRecord) { sessions[session.id] = session }
+    func add(_ session: SessionRecord) { contents.withLock { $0.sessions[session.id] = session } }
 
-    func revoke(sessionID: String) { sessions[sessionID] = nil }
+    func revoke(sessionID: String) { contents.withLock { $0.sessions[sessionID] = nil } }
 
     func revokeAll(accountID: Int64, keeping: String?) {
-        sessions = sessions.filter { $0.value.accountID != accountID || $0.key == keeping }
+        contents.withLock { $0.sessions = $0.sessions.filter { $0.value.accountID != accountID || $0.key == keeping } }
     }
 
     /// The session and its account, if the session is live at `now`.
     func session(id: String, at now: Timestamp) -> (SessionRecord, Account)? {
-        guard let session = sessions[id] else { return nil }
-        guard session.expiresAt > now else {
-            sessions[id] = nil
-            return nil
+        contents.withLock { contents -> (SessionRecord, Account)? in
+            guard let session = contents.sessions[id] else { return nil }
+            guard session.expiresAt > now else {
+                contents.sessions[id] = nil
+                return nil
+            }
+            guard let account = contents.accounts[session.accountID] else { return nil }
+            return (session, account)
         }
-        guard let account = accounts[session.accountID] else { return nil }
-        return (session, account)
     }
 
     func dropExpired(at now: Timestamp) {
-        sessions = sessions.filter { $0.value.expiresAt > now }
+        contents.withLock { $0.sessions = $0.sessions.filter { $0.value.expiresAt > now } }
     }
 }
