@@ -5,8 +5,10 @@ SWIFT_BIN ?= /opt/swift/usr/bin
 export PATH := $(SWIFT_BIN):$(PATH)
 
 # Packages each target needs. The Swift toolchain itself is expected at $(SWIFT_BIN).
-RUN_PACKAGES   := ca-certificates libcurl4
-TEST_PACKAGES  := $(RUN_PACKAGES) curl
+# libnftables-dev and pkg-config build the nftables backend; nftables and iproute2 are the
+# kernel tools the tests use inside the network namespaces they create.
+RUN_PACKAGES   := ca-certificates libcurl4 pkg-config libnftables-dev nftables
+TEST_PACKAGES  := $(RUN_PACKAGES) curl iproute2
 BENCH_PACKAGES := $(RUN_PACKAGES) wrk nginx-light curl
 
 ARGS ?=

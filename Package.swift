@@ -52,7 +52,12 @@ let package = Package(
             ],
             swiftSettings: strictness
         ),
-        .target(name: "PalisadeFirewall", dependencies: ["PalisadeModel"], swiftSettings: strictness),
+        .systemLibrary(name: "CNFTables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
+        .target(
+            name: "PalisadeFirewall",
+            dependencies: ["PalisadeModel", "CNFTables", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictness
+        ),
         .target(name: "PalisadeProxy", dependencies: ["PalisadeModel"], swiftSettings: strictness),
         .target(name: "PalisadeFlowspec", dependencies: ["PalisadeModel"], swiftSettings: strictness),
         .target(name: "PalisadeScan", dependencies: ["PalisadeModel"], swiftSettings: strictness),
@@ -86,6 +91,11 @@ let package = Package(
             swiftSettings: strictness
         ),
         .testTarget(name: "PalisadeModelTests", dependencies: ["PalisadeModel"], swiftSettings: strictness),
+        .testTarget(
+            name: "PalisadeFirewallTests",
+            dependencies: ["PalisadeFirewall", "PalisadeModel"],
+            swiftSettings: strictness
+        ),
         .testTarget(
             name: "PalisadeStoreTests",
             dependencies: [

@@ -1,0 +1,174 @@
+public import PalisadeModel
+
+/// Turns the whole firewall policy into one nftables table, `inet palisade`. A pure function:
+/// applying the result is the kernel backend's job.
+///
+/// ```swift
+/// let ruleset = RulesetCompiler.compile(policy, management: ManagementEndpoint(address: nil, port: 7878))
+/// try await kernel.apply(ruleset.json)
+/// ```
+///
+/// Layout: the batch adds, deletes and re-adds the table (so it replaces it atomically whether it
+/// existed or not), then the named sets, then the chains:
+/// - `input`, `forward`, `output`: filter hooks with the section's default policy. First the
+///   anti-lockout rules, then `ct state established,related` jumps to `<section>_est`, then the
+///   section's rules (`state: new` rules match `ct state new`), then zone policies (forward).
+/// - `<section>_est`: the `state: all` rules, then accept: established traffic skips every rule
+///   that only concerns new connections, so long rule lists cost new connections only.
+/// - `dnat` (prerouting, dstnat), `snat` (postrouting, srcnat, then automatic SNAT),
+///   `log` (forward, before filtering): the NAT and logging sections.
+public enum RulesetCompiler {
+    public static func compile(_ policy: FirewallPolicy, management: ManagementEndpoint?) -> CompiledRuleset {
+        var builder = Builder(policy: policy, management: management)
+        return builder.build()
+    }
+
+    private struct Builder {
+        let policy: FirewallPolicy
+        let management: ManagementEndpoint?
+        let sets: SetCatalog
+        var chains: [JSONValue] = []
+        var rules: [(command: JSONValue, ruleID: Int64?)] = []
+
+        init(policy: FirewallPolicy, management: ManagementEndpoint?) {
+            self.policy = policy
+            self.management = management
+            self.sets = SetCatalog(policy: policy)
+        }
+
+        mutating func build() -> CompiledRuleset {
+            let settings = policy.settings
+            if settings.enabled {
+                filterChain(.input, hook: "input", policy: settings.inputDefault)
+                filterChain(.forward, hook: "forward", policy: settings.forwardDefault)
+                filterChain(.output, hook: "output", policy: settings.outputDefault)
+                natChain(.dnat, hook: "prerouting", priority: -100)
+                natChain(.snat, hook: "postrouting", priority: 100)
+                logChain()
+            }
+            var commands: [JSONValue] = [NFT.add("table", [:]), NFT.deleteTable(), NFT.add("table", [:])]
+            commands += sets.commands()
+            commands += chains
+            var ruleForCommand: [Int: Int64] = [:]
+            for (command, ruleID) in rules {
+                if let ruleID { ruleForCommand[commands.count] = ruleID }
+                commands.append(command)
+            }
+            return CompiledRuleset(commands: commands, ruleForCommand: ruleForCommand)
+        }
+
+        private var compiler: RuleCompiler { RuleCompiler(policy: policy, sets: sets) }
+
+        private mutating func add(_ chain: String, _ comment: String, _ expressions: [JSONValue], rule: Int64? = nil) {
+            rules.append((NFT.rule(chain: chain, comment: comment, expressions), rule))
+        }
+
+        private mutating func addPolicyRule(_ rule: Rule, chain: String, verdict: [JSONValue], matchNewState: Bool) {
+            for expressions in compiler.expressions(for: rule, verdict: verdict, matchNewState: matchNewState) {
+                add(chain, "rule:\(rule.id)", expressions, rule: rule.id)
+            }
+        }
+
+        private mutating func filterChain(_ section: RuleSection, hook: String, policy verdict: DefaultVerdict) {
+            let chain = section.rawValue
+            let established = chain + "_est"
+            chains.append(NFT.baseChain(chain, type: "filter", hook: hook, priority: 0, policy: verdict.rawValue))
+            chains.append(NFT.chain(established))
+            antiLockout(section, chain: chain)
+            add(chain, "established", [NFT.match(NFT.ctState(), "in", NFT.set([.string("established"), .string("related")])),
+                                       NFT.goto(established)])
+            for rule in policy.rules(in: section) where rule.enabled {
+                let verdict = Self.verdict(rule.action)
+                addPolicyRule(rule, chain: chain, verdict: verdict, matchNewState: true)
+                if rule.state == .all {
+                    addPolicyRule(rule, chain: established, verdict: verdict, matchNewState: false)
+                }
+            }
+            if section == .forward { zonePolicies() }
+            add(established, "established", [NFT.accept])
+        }
+
+        private mutating func natChain(_ section: RuleSection, hook: String, priority: Int) {
+            let chain = section.rawValue
+            chains.append(NFT.baseChain(chain, type: "nat", hook: hook, priority: priority, policy: "accept"))
+            antiLockout(section, chain: chain)
+            for rule in policy.rules(in: section) where rule.enabled {
+                addPolicyRule(rule, chain: chain, verdict: Self.natVerdict(rule.action), matchNewState: false)
+            }
+            if section == .snat && policy.settings.automaticSNAT { automaticSNAT() }
+        }
+
+        private mutating func logChain() {
+            chains.append(NFT.baseChain("log", type: "filter", hook: "forward", priority: -10, policy: "accept"))
+            for rule in policy.rules(in: .log) where rule.enabled {
+                let verdict: [JSONValue] = rule.action == .markLog
+                    ? [NFT.log(prefix: "palisade log r\(rule.id): "), NFT.accept]
+                    : [NFT.accept]
+                var quiet = rule
+                quiet.log = .none
+                addPolicyRule(quiet, chain: "log", verdict: verdict, matchNewState: true)
+            }
+        }
+
+        /// The management port stays open however the rules read, and is never redirected.
+        private mutating func antiLockout(_ section: RuleSection, chain: String) {
+            guard let management, policy.settings.antiLockout, section != .forward, section != .snat else { return }
+            let field = section == .output ? "sport" : "dport"
+            var expressions: [JSONValue] = []
+            if let address = management.address, section != .output {
+                expressions.append(NFT.match(addressField(address.family, "daddr"), "==", .string(address.description)))
+            }
+            expressions.append(NFT.match(NFT.payload("tcp", field), "==", NFT.int(Int(management.port))))
+            expressions.append(NFT.accept)
+            add(chain, "anti-lockout", expressions)
+        }
+
+        private mutating func zonePolicies() {
+            for (index, zonePolicy) in policy.zonePolicies.enumerated() {
+                let rule = Rule(id: -Int64(index + 1), section: .forward, inbound: .zone(zonePolicy.from),
+                                outbound: .zone(zonePolicy.to), state: .new, log: zonePolicy.log, action: zonePolicy.verdict)
+                for expressions in compiler.expressions(for: rule, verdict: Self.verdict(rule.action), matchNewState: true) {
+                    add("forward", "zone-policy:\(zonePolicy.from)-\(zonePolicy.to)", expressions.map(Self.renamedLogPrefix))
+                }
+            }
+        }
+
+        private mutating func automaticSNAT() {
+            let external = policy.objects.values.sorted { $0.id < $1.id }.compactMap { object -> (Int64, [String])? in
+                guard case .zone(let spec) = object.body, spec.external, !spec.interfaces.isEmpty else { return nil }
+                return (object.id, spec.interfaces)
+            }
+            for (id, interfaces) in external {
+                var expressions = [NFT.match(NFT.meta("oifname"), "==", NFT.oneOrSet(interfaces.map(NFT.string)))]
+                if policy.settings.counting { expressions.append(NFT.counter) }
+                add("snat", "auto-snat:\(id)", expressions + [NFT.masquerade])
+            }
+        }
+
+        static func verdict(_ action: RuleAction) -> [JSONValue] {
+            switch action {
+            case .drop: [NFT.drop]
+            case .reject: [NFT.reject]
+            default: [NFT.accept]
+            }
+        }
+
+        static func natVerdict(_ action: RuleAction) -> [JSONValue] {
+            switch action {
+            case .dnat(let address, let port): [NFT.nat("dnat", family: address.family, address: address, port: port)]
+            case .snat(let address): [NFT.nat("snat", family: address.family, address: address, port: nil)]
+            case .masquerade: [NFT.masquerade]
+            default: [NFT.accept]
+            }
+        }
+
+        /// Zone policies are not rules; their log lines say so.
+        static func renamedLogPrefix(_ expression: JSONValue) -> JSONValue {
+            guard case .object(let fields) = expression, case .object(let log)? = fields["log"],
+                  case .string(let prefix)? = log["prefix"], prefix.hasPrefix("palisade r-")
+            else { return expression }
+            let action = prefix.split(separator: " ").dropFirst(2).joined(separator: " ")
+            return NFT.log(prefix: "palisade zone-policy \(action)")
+        }
+    }
+}
