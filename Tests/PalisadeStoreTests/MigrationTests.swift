@@ -38,7 +38,7 @@ struct MigrationTests {
         do {
             let directory = try DataDirectory(path: path, holder: "test")
             let store = try await Store.openSQLite(in: directory, now: 0, logger: logger)
-            try await store.write { db in
+            _ = try await store.write { db in
                 try await AccountRecords.insert(name: try AccountName(parsing: "kept"), passwordHash: nil, role: .viewer,
                                                 networks: [], builtin: false, now: Timestamp(milliseconds: 1), on: db)
             }

@@ -37,7 +37,7 @@ public struct PalisadeServer: Sendable {
 
     public func router() -> Router<PalisadeRequestContext> {
         let router = Router(context: PalisadeRequestContext.self)
-        router.add(middleware: RequestMetricsMiddleware(registry: registry))
+        router.add(middleware: RequestMetricsMiddleware(metrics: RequestMetrics(registry: registry)))
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: SessionMiddleware(auth: services.auth))
 
