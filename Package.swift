@@ -45,6 +45,8 @@ let package = Package(
             dependencies: [
                 "PalisadeModel",
                 "PalisadeStore",
+                "PalisadeFirewall",
+                .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -65,6 +67,7 @@ let package = Package(
             name: "PalisadeAPI",
             dependencies: [
                 "PalisadeModel",
+                "PalisadeFirewall",
                 "PalisadeStore",
                 "PalisadeServices",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -80,6 +83,7 @@ let package = Package(
             name: "palisade",
             dependencies: [
                 "PalisadeModel",
+                "PalisadeFirewall",
                 "PalisadeStore",
                 "PalisadeServices",
                 "PalisadeAPI",

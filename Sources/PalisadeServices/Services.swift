@@ -1,4 +1,5 @@
 public import Logging
+public import PalisadeFirewall
 import PalisadeModel
 public import PalisadeStore
 
@@ -8,11 +9,19 @@ public struct ServiceSettings: Sendable {
     public var sessionLifetime: Int64
     public var bcryptCost: UInt8
     public var loginThrottle: LoginThrottleSettings
+    /// Where firewall rules go: the kernel through libnftables, or nowhere (the offline CLI, or a
+    /// control plane without a data plane).
+    public var firewallKernel: (any RulesetKernel)?
+    /// The API's address and port, kept reachable by the anti-lockout rules.
+    public var management: ManagementEndpoint?
 
-    public init(sessionLifetime: Int64 = 43_200, bcryptCost: UInt8 = 12, loginThrottle: LoginThrottleSettings = .init()) {
+    public init(sessionLifetime: Int64 = 43_200, bcryptCost: UInt8 = 12, loginThrottle: LoginThrottleSettings = .init(),
+                firewallKernel: (any RulesetKernel)? = nil, management: ManagementEndpoint? = nil) {
         self.sessionLifetime = sessionLifetime
         self.bcryptCost = bcryptCost
         self.loginThrottle = loginThrottle
+        self.firewallKernel = firewallKernel
+        self.management = management
     }
 }
 
@@ -27,6 +36,7 @@ public struct Services: Sendable {
     public let auth: AuthService
     public let accounts: AccountService
     public let audit: AuditTrail
+    public let firewall: FirewallService
     public let clock: WallClock
 
     /// Opens the store, makes sure the built-in admin exists and loads live sessions.
@@ -56,7 +66,11 @@ public struct Services: Sendable {
             )
             let accountService = AccountService(store: store, directory: directory, hasher: hasher, audit: audit,
                                                 passwords: passwords, clock: clock)
-            return Services(store: store, auth: auth, accounts: accountService, audit: audit, clock: clock)
+            let firewall = FirewallService(
+                store: store, audit: audit, clock: clock,
+                reconciler: FirewallReconciler(kernel: settings.firewallKernel, logger: logger),
+                management: settings.management, policy: try await store.read { try await FirewallRecords.load(on: $0) })
+            return Services(store: store, auth: auth, accounts: accountService, audit: audit, firewall: firewall, clock: clock)
         } catch {
             await store.close()
             throw error

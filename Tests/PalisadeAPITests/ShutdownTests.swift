@@ -9,7 +9,8 @@ struct ShutdownTests {
         let daemon = try await Daemon.start(arguments: ["--bcrypt-cost", "15"])
         defer { daemon.stopAndClean() }
         async let reply = daemon.client().post("/api/set-password", json: ["password": "slow-password"])
-        try await Task.sleep(for: .milliseconds(300))
+        // Long enough for the request to arrive even on a loaded machine; the hash takes seconds.
+        try await Task.sleep(for: .milliseconds(1000))
         kill(daemon.process.processIdentifier, signal)
         let answered = try await reply
         #expect(answered.status == 200)

@@ -46,6 +46,7 @@ public struct PalisadeServer: Sendable {
         AuthRoutes(auth: services.auth).register(on: v1.group("auth"))
         AccountRoutes(accounts: services.accounts, auth: services.auth).register(on: v1.group("accounts"))
         AuditRoutes(audit: services.audit).register(on: v1.group("audit"))
+        FirewallRoutes(firewall: services.firewall).register(on: v1.group("firewall"))
 
         let firegex = router.group("api").add(middleware: FiregexErrorMiddleware())
         FiregexPlatformRoutes(auth: services.auth).register(on: firegex)

@@ -123,12 +123,9 @@ public enum PolicyValidator {
     /// Names of the rules, groups and zone policies that use an object: why it cannot be deleted.
     public static func users(of id: Int64, in policy: FirewallPolicy) -> [String] {
         var users: [String] = []
-        for rule in policy.rules.sorted(by: { ($0.section.rawValue, $0.position) < ($1.section.rawValue, $1.position) }) {
-            let addresses = rule.source.items + rule.destination.items
-            let ports = rule.sourcePorts + rule.destinationPorts
-            let uses = addresses.contains(.object(id)) || ports.contains(.object(id)) || rule.schedules.contains(id)
-                || rule.inbound == .zone(id) || rule.outbound == .zone(id)
-            if uses { users.append("rule \(rule.id) (\(rule.section.rawValue))") }
+        for rule in policy.rules.sorted(by: { ($0.section.rawValue, $0.position) < ($1.section.rawValue, $1.position) })
+        where self.rule(rule, uses: id) {
+            users.append("rule \(rule.id) (\(rule.section.rawValue))")
         }
         for object in policy.objects.values.sorted(by: { $0.id < $1.id }) {
             if case .group(let members) = object.body, members.contains(id) { users.append("group '\(object.name)'") }
@@ -137,6 +134,13 @@ public enum PolicyValidator {
             users.append("zone policy \(policy.objects[zonePolicy.from]?.name ?? "?")→\(policy.objects[zonePolicy.to]?.name ?? "?")")
         }
         return users
+    }
+
+    /// Whether a rule refers to an object directly (groups holding it are users of their own).
+    public static func rule(_ rule: Rule, uses id: Int64) -> Bool {
+        (rule.source.items + rule.destination.items).contains(.object(id))
+            || (rule.sourcePorts + rule.destinationPorts).contains(.object(id))
+            || rule.schedules.contains(id) || rule.inbound == .zone(id) || rule.outbound == .zone(id)
     }
 
     /// Every literal address an address match stands for, groups flattened (cycles are cut).

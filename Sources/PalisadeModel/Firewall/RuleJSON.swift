@@ -180,7 +180,7 @@ public enum RuleJSON {
         }
     }
 
-    static func ids(_ value: JSONValue) throws(FieldReason) -> [Int64] {
+    public static func ids(_ value: JSONValue) throws(FieldReason) -> [Int64] {
         guard case .array(let values) = value else { throw FieldReason("expected an array of schedule ids") }
         var result: [Int64] = []
         for (index, item) in values.enumerated() {

@@ -1,5 +1,6 @@
 public import Logging
 import NIOPosix
+import PalisadeModel
 import SQLiteKit
 public import SQLKit
 #if canImport(Glibc)

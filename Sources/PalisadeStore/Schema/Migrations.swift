@@ -35,5 +35,31 @@ enum Migrations {
                 .run()
             try await db.create(index: "audit_log_at").on("audit_log").column("at").run()
         },
+        Migration(version: 2, name: "firewall objects, rules, zone policies, settings and revisions") { db in
+            try await db.create(table: "fw_objects")
+                .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+                .column("name", type: .text, .notNull, .unique)
+                .column("kind", type: .text, .notNull)
+                .column("body", type: .text, .notNull)
+                .run()
+            try await db.create(table: "fw_rules")
+                .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+                .column("section", type: .text, .notNull)
+                .column("position", type: .int, .notNull)
+                .column("body", type: .text, .notNull)
+                .run()
+            try await db.create(index: "fw_rules_order").on("fw_rules").column("section").column("position").run()
+            try await db.create(table: "fw_state")
+                .column("key", type: .text, .primaryKey(autoIncrement: false))
+                .column("body", type: .text, .notNull)
+                .run()
+            try await db.create(table: "fw_revisions")
+                .column("number", type: .bigint, .primaryKey(autoIncrement: true))
+                .column("at", type: .bigint, .notNull)
+                .column("author", type: .text, .notNull)
+                .column("summary", type: .text, .notNull)
+                .column("changes", type: .text, .notNull)
+                .run()
+        },
     ]
 }

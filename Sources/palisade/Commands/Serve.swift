@@ -2,6 +2,8 @@ import ArgumentParser
 import Hummingbird
 import Logging
 import PalisadeAPI
+import PalisadeFirewall
+import PalisadeModel
 import PalisadeServices
 import PalisadeStore
 import ServiceLifecycle
@@ -40,6 +42,14 @@ struct Serve: AsyncParsableCommand {
             help: "Seconds an address is refused after too many failures (env PALISADE_LOGIN_LOCKOUT, default 300).")
     var loginLockout: Int?
 
+    @Option(name: .customLong("firewall-backend"),
+            help: "Where firewall rules go: nftables (the kernel, via libnftables) or none (API only) (env PALISADE_FIREWALL_BACKEND, default nftables).")
+    var firewallBackend: String?
+
+    @Option(name: .customLong("reconcile-interval"),
+            help: "Seconds between checks that the kernel's table matches the policy (env PALISADE_RECONCILE_INTERVAL, default 30).")
+    var reconcileInterval: Int?
+
     @Option(name: .customLong("log-level"),
             help: "trace, debug, info, notice, warning, error or critical (env PALISADE_LOG_LEVEL, default info).")
     var logLevel: String?
@@ -60,7 +70,7 @@ struct Serve: AsyncParsableCommand {
                 guard let format = LogFormat(rawValue: text) else { throw ValidationError("--log-format: expected text or json, got '\(text)'") }
                 return format
             })
-        let settings = ServiceSettings(
+        var settings = ServiceSettings(
             sessionLifetime: Int64(try Setting("session-lifetime", default: 43_200, range: 60...31_536_000)
                 .resolve(checked(sessionLifetime, "session-lifetime", 60...31_536_000))),
             bcryptCost: try data.resolvedBcryptCost(),
@@ -73,10 +83,22 @@ struct Serve: AsyncParsableCommand {
                     .resolve(checked(loginLockout, "login-lockout", 1...86_400)))
             )
         )
-        let server = ServerSettings(
+        var server = ServerSettings(
             host: try Setting("host", default: "127.0.0.1").resolve(host),
             port: try Setting("port", default: 7878, range: 0...65535).resolve(checked(port, "port", 0...65535))
         )
+        // The anti-lockout rules need the real port, so "any free port" is chosen here, not at bind.
+        if server.port == 0 { server.port = try FreePort.pick(host: server.host) }
+        let backend = try Setting(name: "firewall-backend", defaultValue: "nftables", parse: { ["nftables", "none"].contains($0) ? $0 : nil },
+                                  expectation: "nftables or none")
+            .resolve(try firewallBackend.map { text in
+                guard ["nftables", "none"].contains(text) else { throw ValidationError("--firewall-backend: expected nftables or none, got '\(text)'") }
+                return text
+            })
+        let interval = try Setting("reconcile-interval", default: 30, range: 1...3600)
+            .resolve(checked(reconcileInterval, "reconcile-interval", 1...3600))
+        settings.firewallKernel = backend == "nftables" ? NFTablesKernel() : nil
+        settings.management = ManagementEndpoint(address: IPAddress(server.host), port: UInt16(server.port))
 
         LogFormat.bootstrap(format: format, level: level)
         let logger = Logger(label: "palisade")
@@ -94,8 +116,12 @@ struct Serve: AsyncParsableCommand {
             "data_dir": "\(directory.path)", "engine": "\(services.store.backend.engine)",
             "schema_version": "\(services.store.schemaVersion)", "mode": "\(mode)",
         ])
+        await services.firewall.start()
         let application = PalisadeServer(services: services, settings: server, logger: logger)
-            .application(extraServices: [StoreCloser(store: services.store, directory: directory), SessionJanitor(auth: services.auth, logger: logger)])
+            .application(extraServices: [
+                StoreCloser(store: services.store, directory: directory), SessionJanitor(auth: services.auth, logger: logger),
+                FirewallReconcileLoop(reconciler: services.firewall.reconciler, interval: interval),
+            ])
         try await application.runService()
         logger.info("stopped")
     }
@@ -126,6 +152,20 @@ struct SessionJanitor: Service {
                 logger.warning("session pruning failed", metadata: ["error": "\(error)"])
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
+        }
+    }
+}
+
+/// Checks every `interval` seconds that the kernel's table matches the policy, restoring it if not.
+struct FirewallReconcileLoop: Service {
+    let reconciler: FirewallReconciler
+    let interval: Int
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(interval)) }
+            if Task.isShuttingDownGracefully { break }
+            await reconciler.converge()
         }
     }
 }

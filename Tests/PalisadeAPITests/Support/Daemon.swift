@@ -39,7 +39,8 @@ final class Daemon: @unchecked Sendable {
         let dataDir = dataDir ?? temporaryDirectory()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--port", "0", "--data-dir", dataDir, "--bcrypt-cost", "4"] + arguments
+        // The host namespace is not ours to firewall: tests that need the kernel run the daemon in a namespace.
+        process.arguments = ["serve", "--port", "0", "--data-dir", dataDir, "--bcrypt-cost", "4", "--firewall-backend", "none"] + arguments
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         process.environment = env

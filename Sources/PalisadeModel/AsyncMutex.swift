@@ -1,10 +1,12 @@
 /// A first-come, first-served lock for async code. Actor methods are re-entrant across `await`,
 /// so an actor alone cannot keep a transaction's statements from interleaving with another's.
-actor AsyncMutex {
+public actor AsyncMutex {
     private var held = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
-    func withLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+    public init() {}
+
+    public func withLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         await acquire()
         defer { release() }
         return try await body()

@@ -1,0 +1,218 @@
+import Hummingbird
+import PalisadeFirewall
+import PalisadeModel
+import PalisadeServices
+
+/// `/v1/firewall`: objects, rules per section, settings, zone policies, status, counters,
+/// the compiled ruleset and the revision log.
+struct FirewallRoutes {
+    let firewall: FirewallService
+
+    func register(on group: RouterGroup<PalisadeRequestContext>) {
+        // Objects
+        group.get("objects") { _, context in
+            _ = try context.requirePrincipal()
+            let items = firewall.policy.objects.values.sorted { $0.id < $1.id }.map(Self.objectJSON)
+            return JSONBody.response(JSONValue.object(["items": .array(items)]))
+        }
+        group.post("objects") { request, context in
+            let principal = try context.requirePrincipal()
+            try principal.require(.operator, to: "changing the firewall")
+            let object = try ObjectJSON.decode(try await JSONBody.read(request), id: 0)
+            let created = try await firewall.createObject(object, by: principal)
+            return JSONBody.response(Self.objectJSON(created), status: .created)
+        }
+        group.get("objects/:id") { _, context in
+            _ = try context.requirePrincipal()
+            return JSONBody.response(Self.objectJSON(try Self.object(context, in: firewall.policy)))
+        }
+        group.put("objects/:id") { request, context in
+            let principal = try context.requirePrincipal()
+            try principal.require(.operator, to: "changing the firewall")
+            let existing = try Self.object(context, in: firewall.policy)
+            let object = try ObjectJSON.decode(try await JSONBody.read(request), id: existing.id)
+            return JSONBody.response(Self.objectJSON(try await firewall.updateObject(object, by: principal)))
+        }
+        group.delete("objects/:id") { _, context in
+            let principal = try context.requirePrincipal()
+            let existing = try Self.object(context, in: firewall.policy)
+            try await firewall.deleteObject(id: existing.id, by: principal)
+            return Response(status: .noContent)
+        }
+
+        // Rules
+        group.get("rules/:section") { _, context in
+            _ = try context.requirePrincipal()
+            let section = try Self.section(context)
+            return JSONBody.response(JSONValue.object(["items": .array(firewall.policy.rules(in: section).map(Self.ruleJSON))]))
+        }
+        group.post("rules/:section") { request, context in
+            let principal = try context.requirePrincipal()
+            try principal.require(.operator, to: "changing the firewall")
+            let section = try Self.section(context)
+            let placement = try Self.placement(request.uri.queryParameters)
+            let rule = try RuleJSON.decode(try await JSONBody.read(request), id: 0, position: 0, section: section)
+            let created = try await firewall.createRule(rule, at: placement, by: principal)
+            return JSONBody.response(Self.ruleJSON(created), status: .created)
+        }
+        group.get("rules/:section/:id") { _, context in
+            _ = try context.requirePrincipal()
+            return JSONBody.response(Self.ruleJSON(try Self.rule(context, in: firewall.policy)))
+        }
+        group.put("rules/:section/:id") { request, context in
+            let principal = try context.requirePrincipal()
+            try principal.require(.operator, to: "changing the firewall")
+            let existing = try Self.rule(context, in: firewall.policy)
+            let rule = try RuleJSON.decode(try await JSONBody.read(request), id: existing.id, position: existing.position,
+                                           section: existing.section)
+            return JSONBody.response(Self.ruleJSON(try await firewall.updateRule(rule, by: principal)))
+        }
+        group.delete("rules/:section/:id") { _, context in
+            let principal = try context.requirePrincipal()
+            let existing = try Self.rule(context, in: firewall.policy)
+            try await firewall.deleteRule(section: existing.section, id: existing.id, by: principal)
+            return Response(status: .noContent)
+        }
+        group.post("rules/:section/:id/move") { request, context in
+            let principal = try context.requirePrincipal()
+            try principal.require(.operator, to: "changing the firewall")
+            let existing = try Self.rule(context, in: firewall.policy)
+            var reader = try await JSONBody.object(request)
+            let before = reader.optional("before", JSONField.integer)
+            let after = reader.optional("after", JSONField.integer)
+            let position = reader.optional("position", JSONField.integer)
+            if [before, after, position].compactMap({ $0 }).count != 1 {
+                reader.fail("", "give exactly one of before, after or position")
+            }
+            try reader.finish()
+            let placement: Placement = before.map { .before(Int64($0)) } ?? after.map { .after(Int64($0)) } ?? .position(position!)
+            let moved = try await firewall.moveRule(section: existing.section, id: existing.id, to: placement, by: principal)
+            return JSONBody.response(Self.ruleJSON(moved))
+        }
+        group.put("rules/:section/order") { request, context in
+            let principal = try context.requirePrincipal()
+            let section = try Self.section(context)
+            var reader = try await JSONBody.object(request)
+            let ids = reader.required("ids") { value throws(FieldReason) in try RuleJSON.ids(value) }
+            try reader.finish()
+            try await firewall.reorder(section: section, ids: ids!, by: principal)
+            return JSONBody.response(JSONValue.object(["items": .array(firewall.policy.rules(in: section).map(Self.ruleJSON))]))
+        }
+
+        // Settings, zone policies
+        group.get("settings") { _, context in
+            _ = try context.requirePrincipal()
+            return JSONBody.response(SettingsJSON.encode(firewall.policy.settings))
+        }
+        group.put("settings") { request, context in
+            let principal = try context.requirePrincipal()
+            try principal.require(.operator, to: "changing the firewall")
+            let settings = try SettingsJSON.decode(try await JSONBody.read(request), over: firewall.policy.settings)
+            return JSONBody.response(SettingsJSON.encode(try await firewall.updateSettings(settings, by: principal)))
+        }
+        group.get("zone-policies") { _, context in
+            _ = try context.requirePrincipal()
+            return JSONBody.response(JSONValue.object(["items": SettingsJSON.encode(firewall.policy.zonePolicies)]))
+        }
+        group.put("zone-policies") { request, context in
+            let principal = try context.requirePrincipal()
+            try principal.require(.operator, to: "changing the firewall")
+            var reader = try await JSONBody.object(request)
+            let items = reader.required("items", SettingsJSON.decodeZonePolicies)
+            try reader.finish()
+            let saved = try await firewall.updateZonePolicies(items!, by: principal)
+            return JSONBody.response(JSONValue.object(["items": SettingsJSON.encode(saved)]))
+        }
+
+        // Status, counters, ruleset, revisions
+        group.get("status") { _, context in
+            _ = try context.requirePrincipal()
+            var components = await firewall.reconciler.components()
+            let settings = firewall.policy.settings
+            components.append(.init(name: "auto-snat", status: settings.enabled && settings.automaticSNAT ? "active" : "inactive",
+                                    messages: []))
+            return JSONBody.response(JSONValue.array(components.map { component in
+                .object(["name": .string(component.name), "status": .string(component.status),
+                         "msg": .array(component.messages.map { .string($0) })])
+            }))
+        }
+        group.get("counters/:section") { _, context in
+            _ = try context.requirePrincipal()
+            let section = try Self.section(context)
+            let items = await firewall.counters(section: section).map { id, counters in
+                JSONValue.object(["id": .integer(id), "packets": .integer(counters.packets), "bytes": .integer(counters.bytes)])
+            }
+            return JSONBody.response(JSONValue.object(["items": .array(items)]))
+        }
+        group.get("ruleset") { _, context in
+            _ = try context.requirePrincipal()
+            return JSONBody.response(firewall.compiled().document)
+        }
+        group.get("revisions") { request, context in
+            _ = try context.requirePrincipal()
+            let query = request.uri.queryParameters
+            let limit = query["limit"].flatMap { Int($0) }.map { min(max($0, 1), 1000) } ?? 100
+            let before = query["before"].flatMap { Int64($0) }
+            let revisions = try await firewall.revisions(limit: limit, before: before)
+            return JSONBody.response(JSONValue.object(["items": .array(revisions.map { revision in
+                .object(["number": .integer(revision.number), "at": .string(revision.at.description),
+                         "author": .string(revision.author), "summary": .string(revision.summary), "changes": revision.changes])
+            })]))
+        }
+    }
+
+    // MARK: Shapes and parameters
+
+    static func objectJSON(_ object: PolicyObject) -> JSONValue {
+        guard case .object(var fields) = ObjectJSON.encode(object) else { return .null }
+        fields["id"] = .integer(object.id)
+        return .object(fields)
+    }
+
+    static func ruleJSON(_ rule: Rule) -> JSONValue {
+        guard case .object(var fields) = RuleJSON.encode(rule) else { return .null }
+        fields["id"] = .integer(rule.id)
+        fields["position"] = .integer(Int64(rule.position))
+        return .object(fields)
+    }
+
+    static func section(_ context: PalisadeRequestContext) throws(PalisadeError) -> RuleSection {
+        let raw = context.parameters.get("section") ?? ""
+        guard let section = RuleSection(rawValue: raw) else {
+            throw PalisadeError(.notFound, "no section '\(raw)'; sections are \(RuleSection.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return section
+    }
+
+    static func object(_ context: PalisadeRequestContext, in policy: FirewallPolicy) throws(PalisadeError) -> PolicyObject {
+        let raw = context.parameters.get("id") ?? ""
+        guard let id = Int64(raw), let object = policy.objects[id] else { throw PalisadeError(.notFound, "no object '\(raw)'") }
+        return object
+    }
+
+    static func rule(_ context: PalisadeRequestContext, in policy: FirewallPolicy) throws(PalisadeError) -> Rule {
+        let section = try section(context)
+        let raw = context.parameters.get("id") ?? ""
+        guard let id = Int64(raw), let rule = policy.rules.first(where: { $0.id == id && $0.section == section }) else {
+            throw PalisadeError(.notFound, "no rule '\(raw)' in section \(section.rawValue)")
+        }
+        return rule
+    }
+
+    /// `?before=ID`, `?after=ID` or `?position=N` (at most one); none appends.
+    static func placement(_ query: Parameters) throws(PalisadeError) -> Placement {
+        var found: [Placement] = []
+        var errors: [FieldError] = []
+        for key in ["before", "after", "position"] {
+            guard let text = query[Substring(key)] else { continue }
+            guard let value = Int64(text), value > 0 else {
+                errors.append(FieldError(field: key, reason: "must be a positive integer"))
+                continue
+            }
+            found.append(key == "before" ? .before(value) : key == "after" ? .after(value) : .position(Int(value)))
+        }
+        if found.count > 1 { errors.append(FieldError(field: "placement", reason: "give at most one of before, after, position")) }
+        guard errors.isEmpty else { throw PalisadeError.malformed(errors) }
+        return found.first ?? .end
+    }
+}
