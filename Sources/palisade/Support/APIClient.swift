@@ -67,9 +67,11 @@ struct CLIError: Error, CustomStringConvertible {
 
     init(problem reply: APIClient.Reply) {
         let object = reply.object
-        var lines = ["\(object["detail"] as? String ?? object["status"] as? String ?? "request failed") (HTTP \(reply.status))"]
-        for error in object["errors"] as? [[String: Any]] ?? [] {
-            lines.append("  \(error["field"] as? String ?? ""): \(error["reason"] as? String ?? "")")
+        let detail = object["detail"] as? String ?? object["status"] as? String ?? "request failed"
+        var lines = ["\(detail) (HTTP \(reply.status))"]
+        let fields = (object["errors"] as? [[String: Any]] ?? []).map { "\($0["field"] as? String ?? ""): \($0["reason"] as? String ?? "")" }
+        if fields != [detail] {
+            lines += fields.map { "  " + $0 }
         }
         if reply.status == 401 { lines.append("  run `palisade login` first") }
         description = lines.joined(separator: "\n")
