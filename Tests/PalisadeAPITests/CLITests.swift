@@ -138,4 +138,44 @@ struct CLITests {
         #expect(result.status != 0)
         #expect(result.stderr.contains("cannot reach"))
     }
+
+    @Test("firewall commands: objects, rules, move, disable, counters, revisions, and refusals")
+    func firewallCommands() async throws {
+        let daemon = try await Daemon.start()
+        defer { daemon.stopAndClean() }
+        let token = try await daemon.initialise()
+        let env = ["PALISADE_SERVER": daemon.baseURL.absoluteString, "PALISADE_TOKEN": token]
+        func cli(_ arguments: String...) throws -> CLI.Result { try CLI.run(arguments, environment: env) }
+
+        #expect(try cli("objects", "add", "lan", "network", "10.1.0.0/16").status == 0)
+        #expect(try cli("objects", "add", "mail", "service", "25", "465", "--protocol", "tcp").status == 0)
+        let badObject = try cli("objects", "add", "bad", "host", "300.1.1.1")
+        #expect(badObject.status != 0 && badObject.stderr.contains("address: '300.1.1.1' is not an IP address"))
+        let objects = try cli("objects", "list", "--json")
+        let objectRows = try #require(try JSONSerialization.jsonObject(with: Data(objects.stdout.utf8)) as? [[String: Any]])
+        #expect(objectRows.compactMap { $0["name"] as? String } == ["lan", "mail"])
+
+        #expect(try cli("rules", "add", "input", "--action", "drop", "--source", "object:1", "--protocol", "tcp", "--dport", "22").status == 0)
+        #expect(try cli("rules", "add", "input", "--action", "accept", "--protocol", "udp", "--dport", "53", "--position", "1").status == 0)
+        #expect(try cli("rules", "disable", "input", "1").status == 0)
+        #expect(try cli("rules", "move", "input", "1", "--position", "1").status == 0)
+        let listed = try cli("rules", "list", "input", "--json")
+        let rules = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
+        #expect(rules.map { $0["id"] as? Int } == [1, 2])
+        #expect(rules.first?["enabled"] as? Bool == false)
+        let table = try cli("rules", "list", "input")
+        #expect(table.stdout.contains("POS") && table.stdout.contains("object:1"))
+
+        let wrongAction = try cli("rules", "add", "input", "--action", "masquerade")
+        #expect(wrongAction.status != 0 && wrongAction.stderr.contains("'masquerade' is not valid in section input"))
+        let inUse = try cli("objects", "delete", "1")
+        #expect(inUse.status != 0 && inUse.stderr.contains("used by rule 1"))
+
+        let counters = try cli("counters", "input")
+        #expect(counters.status == 0 && counters.stdout.contains("PACKETS"))
+        let revisions = try cli("revisions", "list")
+        #expect(revisions.status == 0 && revisions.stdout.contains("add input rule"))
+        let ruleset = try cli("ruleset", "--preview")
+        #expect(ruleset.status == 0 && ruleset.stdout.contains("\"nftables\""))
+    }
 }
