@@ -35,6 +35,7 @@ struct FirewallRoutes {
         }
         group.delete("objects/:id") { _, context in
             let principal = try context.requirePrincipal()
+            try principal.require(.operator, to: "changing the firewall")
             let existing = try Self.object(context, in: firewall.policy)
             try await firewall.deleteObject(id: existing.id, by: principal)
             return Response(status: .noContent)
@@ -69,6 +70,7 @@ struct FirewallRoutes {
         }
         group.delete("rules/:section/:id") { _, context in
             let principal = try context.requirePrincipal()
+            try principal.require(.operator, to: "changing the firewall")
             let existing = try Self.rule(context, in: firewall.policy)
             try await firewall.deleteRule(section: existing.section, id: existing.id, by: principal)
             return Response(status: .noContent)
@@ -91,6 +93,7 @@ struct FirewallRoutes {
         }
         group.put("rules/:section/order") { request, context in
             let principal = try context.requirePrincipal()
+            try principal.require(.operator, to: "changing the firewall")
             let section = try Self.section(context)
             var reader = try await JSONBody.object(request)
             let ids = reader.required("ids") { value throws(FieldReason) in try RuleJSON.ids(value) }
@@ -151,8 +154,23 @@ struct FirewallRoutes {
         group.get("revisions") { request, context in
             _ = try context.requirePrincipal()
             let query = request.uri.queryParameters
-            let limit = query["limit"].flatMap { Int($0) }.map { min(max($0, 1), 1000) } ?? 100
-            let before = query["before"].flatMap { Int64($0) }
+            var errors: [FieldError] = []
+            var limit = 100
+            if let text = query["limit"] {
+                if let value = Int(text), (1...1000).contains(value) { limit = value } else {
+                    errors.append(FieldError(field: "limit", reason: "must be an integer from 1 to 1000"))
+                }
+            }
+            var before: Int64?
+            if let text = query["before"] {
+                if let value = Int64(text), value > 0 { before = value } else {
+                    errors.append(FieldError(field: "before", reason: "must be a positive revision number"))
+                }
+            }
+            for (key, _) in query where key != "limit" && key != "before" {
+                errors.append(FieldError(field: String(key), reason: "unknown query parameter"))
+            }
+            guard errors.isEmpty else { throw PalisadeError.malformed(errors) }
             let revisions = try await firewall.revisions(limit: limit, before: before)
             return JSONBody.response(JSONValue.object(["items": .array(revisions.map { revision in
                 .object(["number": .integer(revision.number), "at": .string(revision.at.description),
@@ -212,6 +230,9 @@ struct FirewallRoutes {
             found.append(key == "before" ? .before(value) : key == "after" ? .after(value) : .position(Int(value)))
         }
         if found.count > 1 { errors.append(FieldError(field: "placement", reason: "give at most one of before, after, position")) }
+        for (key, _) in query where !["before", "after", "position"].contains(String(key)) {
+            errors.append(FieldError(field: String(key), reason: "unknown query parameter; use before, after or position"))
+        }
         guard errors.isEmpty else { throw PalisadeError.malformed(errors) }
         return found.first ?? .end
     }

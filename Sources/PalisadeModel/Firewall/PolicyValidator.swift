@@ -66,11 +66,11 @@ public enum PolicyValidator {
                 fail("protocol", "DNAT to a port needs protocol tcp, udp or sctp")
             }
             if let family = addressFamilies(rule.destination, policy).single, family != address.family {
-                fail("change_destination_address", "is \(address.family == .v4 ? "IPv4" : "IPv6") but the destination is not")
+                fail("action.address", "is \(address.family == .v4 ? "IPv4" : "IPv6") but the destination is not")
             }
         case .snat(let address):
             if let family = addressFamilies(rule.destination, policy).single, family != address.family {
-                fail("change_source_address", "is \(address.family == .v4 ? "IPv4" : "IPv6") but the destination is not")
+                fail("action.address", "is \(address.family == .v4 ? "IPv4" : "IPv6") but the destination is not")
             }
         default: break
         }

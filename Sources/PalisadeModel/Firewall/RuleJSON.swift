@@ -181,7 +181,7 @@ public enum RuleJSON {
     }
 
     public static func ids(_ value: JSONValue) throws(FieldReason) -> [Int64] {
-        guard case .array(let values) = value else { throw FieldReason("expected an array of schedule ids") }
+        guard case .array(let values) = value else { throw FieldReason("expected an array of ids") }
         var result: [Int64] = []
         for (index, item) in values.enumerated() {
             do throws(FieldReason) {

@@ -66,7 +66,8 @@ public enum SettingsJSON {
                 result.append(ZonePolicy(from: Int64(from!), to: Int64(to!), verdict: action!, log: log))
             } catch {
                 let first = error.fieldErrors.first
-                throw FieldReason(first?.reason ?? error.detail, subfield: "[\(index)]" + (first.map { ".\($0.field)" } ?? ""))
+                let path = first.map { $0.field.isEmpty ? "" : ".\($0.field)" } ?? ""
+                throw FieldReason(first?.reason ?? error.detail, subfield: "[\(index)]" + path)
             }
         }
         return result

@@ -93,7 +93,7 @@ public final class FirewallService: Sendable {
             var created = rule
             created.position = previous.count + 1
             created.id = try await FirewallRecords.insertRule(created, on: db)
-            let order = try Self.ordered { () throws(FieldReason) in try RuleOrdering.inserting(created.id, into: previous, at: placement) }
+            let order = try Self.ordered("placement") { () throws(FieldReason) in try RuleOrdering.inserting(created.id, into: previous, at: placement) }
             policy.rules.append(created)
             try await Self.reorder(&policy, section: rule.section, order: order, previous: previous + [created.id], on: db)
             created.position = order.firstIndex(of: created.id)! + 1
@@ -136,7 +136,7 @@ public final class FirewallService: Sendable {
         return try await change(by: principal, summary: "move \(section.rawValue) rule \(id)") { policy, db in
             let previous = policy.rules(in: section).map(\.id)
             guard previous.contains(id) else { throw PalisadeError(.notFound, "no rule \(id) in section \(section.rawValue)") }
-            let order = try Self.ordered { () throws(FieldReason) in try RuleOrdering.moving(id, in: previous, to: placement) }
+            let order = try Self.ordered("placement") { () throws(FieldReason) in try RuleOrdering.moving(id, in: previous, to: placement) }
             try await Self.reorder(&policy, section: section, order: order, previous: previous, on: db)
             let moved = policy.rules.first { $0.id == id }!
             return (moved, [Self.orderEntry(section, previous, order)])
@@ -147,7 +147,7 @@ public final class FirewallService: Sendable {
         try principal.require(.operator, to: "changing the firewall")
         _ = try await change(by: principal, summary: "reorder \(section.rawValue)") { policy, db in
             let previous = policy.rules(in: section).map(\.id)
-            let order = try Self.ordered { () throws(FieldReason) in try RuleOrdering.reordering(previous, to: ids) }
+            let order = try Self.ordered("ids") { () throws(FieldReason) in try RuleOrdering.reordering(previous, to: ids) }
             try await Self.reorder(&policy, section: section, order: order, previous: previous, on: db)
             return ((), [Self.orderEntry(section, previous, order)])
         }
@@ -244,9 +244,9 @@ public final class FirewallService: Sendable {
         guard problems.isEmpty else { throw PalisadeError.invalid(problems) }
     }
 
-    private static func ordered(_ body: () throws(FieldReason) -> [Int64]) throws(PalisadeError) -> [Int64] {
+    private static func ordered(_ field: String, _ body: () throws(FieldReason) -> [Int64]) throws(PalisadeError) -> [Int64] {
         do { return try body() } catch {
-            throw PalisadeError.invalid([FieldError(field: "placement", reason: error.reason)])
+            throw PalisadeError.invalid([FieldError(field: field, reason: error.reason)])
         }
     }
 

@@ -2,10 +2,16 @@ import SQLKit
 
 /// Every schema step, oldest first. `Store.supportedSchemaVersion` is the last one's version.
 enum Migrations {
+    /// An id column whose values are never reused after a delete (rule and object ids are
+    /// promised stable). SQLKit leaves out SQLite's AUTOINCREMENT, which alone guarantees that there.
+    static func identity(_ db: any SQLDatabase) -> SQLColumnConstraintAlgorithm {
+        db.dialect.name == "sqlite" ? .custom(SQLRaw("PRIMARY KEY AUTOINCREMENT")) : .primaryKey(autoIncrement: true)
+    }
+
     static let all: [Migration] = [
         Migration(version: 1, name: "accounts, sessions and audit log") { db in
             try await db.create(table: "accounts")
-                .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+                .column("id", type: .bigint, Migrations.identity(db))
                 .column("name", type: .text, .notNull, .unique)
                 .column("password_hash", type: .text)
                 .column("role", type: .text, .notNull)
@@ -24,7 +30,7 @@ enum Migrations {
                 .run()
             try await db.create(index: "sessions_account").on("sessions").column("account_id").run()
             try await db.create(table: "audit_log")
-                .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+                .column("id", type: .bigint, Migrations.identity(db))
                 .column("at", type: .bigint, .notNull)
                 .column("actor", type: .text, .notNull)
                 .column("address", type: .text, .notNull)
@@ -37,13 +43,13 @@ enum Migrations {
         },
         Migration(version: 2, name: "firewall objects, rules, zone policies, settings and revisions") { db in
             try await db.create(table: "fw_objects")
-                .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+                .column("id", type: .bigint, Migrations.identity(db))
                 .column("name", type: .text, .notNull, .unique)
                 .column("kind", type: .text, .notNull)
                 .column("body", type: .text, .notNull)
                 .run()
             try await db.create(table: "fw_rules")
-                .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+                .column("id", type: .bigint, Migrations.identity(db))
                 .column("section", type: .text, .notNull)
                 .column("position", type: .int, .notNull)
                 .column("body", type: .text, .notNull)
@@ -54,7 +60,7 @@ enum Migrations {
                 .column("body", type: .text, .notNull)
                 .run()
             try await db.create(table: "fw_revisions")
-                .column("number", type: .bigint, .primaryKey(autoIncrement: true))
+                .column("number", type: .bigint, Migrations.identity(db))
                 .column("at", type: .bigint, .notNull)
                 .column("author", type: .text, .notNull)
                 .column("summary", type: .text, .notNull)
