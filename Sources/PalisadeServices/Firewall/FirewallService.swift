@@ -211,6 +211,8 @@ public final class FirewallService: Sendable {
             let (result, next) = try await self.store.write { db in
                 var policy = before
                 let (result, entries) = try await mutate(&policy, db)
+                // A change that changes nothing (a move next to itself, the same settings) is no revision.
+                if policy == before { return (result, policy) }
                 let ruleset = RulesetCompiler.compile(policy, management: management)
                 do {
                     try await reconciler.check(ruleset)
@@ -222,6 +224,7 @@ public final class FirewallService: Sendable {
                 try await self.audit.record("firewall.change", target: "revision:\(number)", detail: summary, by: principal.actor, on: db)
                 return (result, policy)
             }
+            if next == before { return result }
             self.current.withLock { $0 = next }
             await reconciler.setDesired(RulesetCompiler.compile(next, management: management))
             return result
