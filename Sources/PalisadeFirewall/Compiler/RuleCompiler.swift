@@ -66,6 +66,11 @@ struct RuleCompiler {
                       let destinationMatch = destination.match(family, field: "daddr", sets: sets)
                 else { continue }
                 addressMatches += sourceMatch + destinationMatch
+                // Nothing else ties this variant to its family (a negated side with no addresses of
+                // it): say so, or it would match the other family's packets too.
+                if addressMatches.isEmpty {
+                    addressMatches.append(NFT.match(NFT.meta("nfproto"), "==", .string(family == .v4 ? "ipv4" : "ipv6")))
+                }
             }
             for layer4 in protocolVariants {
                 if let proto = layer4.proto, let family {

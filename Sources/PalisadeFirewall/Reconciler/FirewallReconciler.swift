@@ -49,9 +49,26 @@ public actor FirewallReconciler {
         try await kernel.check(ruleset.json)
     }
 
-    /// Makes `ruleset` the desired state and applies it now.
+    /// Makes `ruleset` the desired state and applies it now: only changed set elements when
+    /// nothing else changed and the kernel still holds what was last applied, else the whole table.
     public func setDesired(_ ruleset: CompiledRuleset) async {
+        let previous = desired
         desired = ruleset
+        if let kernel, let previous, let update = ElementUpdate.between(previous, ruleset), appliedFingerprint != nil,
+           let listing = try? await kernel.currentTable(), KernelListing.fingerprint(listing) == appliedFingerprint {
+            do {
+                try await gate.withLock {
+                    try await kernel.apply(update.json)
+                    return ()
+                }
+                appliedFingerprint = (try? await kernel.currentTable()).flatMap(KernelListing.fingerprint)
+                messages = ["applied (set elements changed): rules untouched"]
+                logger.info("firewall set elements updated", metadata: ["commands": "\(update.commands.count)"])
+                return
+            } catch {
+                logger.warning("set element update failed; replacing the table", metadata: ["error": "\(error)"])
+            }
+        }
         await applyDesired(reason: "policy changed")
     }
 
