@@ -146,7 +146,7 @@ struct CompilerTests {
         let ruleset = RulesetCompiler.compile(try SamplePolicy.make(), management: ManagementEndpoint(address: nil, port: 7878))
         #expect(rules(ruleset, chain: "dnat") == [
             try json(#"{"family":"inet","table":"palisade","chain":"dnat","comment":"anti-lockout","expr":[{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":7878}},{"accept":null}]}"#),
-            try json(#"{"family":"inet","table":"palisade","chain":"dnat","comment":"rule:200","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"veth-wan"}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":8080}},{"dnat":{"family":"ip","addr":"10.1.0.5","port":80}}]}"#),
+            try json(#"{"family":"inet","table":"palisade","chain":"dnat","comment":"rule:200","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"veth-wan"}},{"match":{"op":"==","left":{"meta":{"key":"nfproto"}},"right":"ipv4"}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":8080}},{"dnat":{"family":"ip","addr":"10.1.0.5","port":80}}]}"#),
         ])
         let snat = rules(ruleset, chain: "snat")
         #expect(snat.map { $0.objectValue?["comment"] } == [.string("rule:300"), .string("rule:301"), .string("auto-snat:9")])

@@ -52,15 +52,23 @@ public actor FirewallReconciler {
     /// Makes `ruleset` the desired state and applies it now: only changed set elements when
     /// nothing else changed and the kernel still holds what was last applied, else the whole table.
     public func setDesired(_ ruleset: CompiledRuleset) async {
+        // Serialised with `converge()`: the actor alone would let a check that read the old table
+        // resume after this update and "restore" the table it has just changed.
+        _ = try? await gate.withLock { await self.setDesiredLocked(ruleset) }
+    }
+
+    /// Re-applies the desired ruleset when the kernel's table differs from what was applied.
+    public func converge() async {
+        _ = try? await gate.withLock { await self.convergeLocked() }
+    }
+
+    private func setDesiredLocked(_ ruleset: CompiledRuleset) async {
         let previous = desired
         desired = ruleset
         if let kernel, let previous, let update = ElementUpdate.between(previous, ruleset), appliedFingerprint != nil,
            let listing = try? await kernel.currentTable(), KernelListing.fingerprint(listing) == appliedFingerprint {
             do {
-                try await gate.withLock {
-                    try await kernel.apply(update.json)
-                    return ()
-                }
+                try await kernel.apply(update.json)
                 appliedFingerprint = (try? await kernel.currentTable()).flatMap(KernelListing.fingerprint)
                 messages = ["applied (set elements changed): rules untouched"]
                 logger.info("firewall set elements updated", metadata: ["commands": "\(update.commands.count)"])
@@ -72,8 +80,7 @@ public actor FirewallReconciler {
         await applyDesired(reason: "policy changed")
     }
 
-    /// Re-applies the desired ruleset when the kernel's table differs from what was applied.
-    public func converge() async {
+    private func convergeLocked() async {
         guard let kernel, desired != nil else { return }
         let current: String?
         do {
@@ -104,11 +111,8 @@ public actor FirewallReconciler {
     private func applyDesired(reason: String) async {
         guard let kernel, let ruleset = desired else { return }
         do {
-            try await gate.withLock {
-                if let problem = await kernel.unavailableReason() { throw KernelError.unavailable(problem) }
-                try await kernel.apply(ruleset.json)
-                return ()
-            }
+            if let problem = await kernel.unavailableReason() { throw KernelError.unavailable(problem) }
+            try await kernel.apply(ruleset.json)
             let listing = try? await kernel.currentTable()
             appliedFingerprint = listing.flatMap(KernelListing.fingerprint)
             state = "active"
