@@ -153,25 +153,8 @@ struct FirewallRoutes {
         }
         group.get("revisions") { request, context in
             _ = try context.requirePrincipal()
-            let query = request.uri.queryParameters
-            var errors: [FieldError] = []
-            var limit = 100
-            if let text = query["limit"] {
-                if let value = Int(text), (1...1000).contains(value) { limit = value } else {
-                    errors.append(FieldError(field: "limit", reason: "must be an integer from 1 to 1000"))
-                }
-            }
-            var before: Int64?
-            if let text = query["before"] {
-                if let value = Int64(text), value > 0 { before = value } else {
-                    errors.append(FieldError(field: "before", reason: "must be a positive revision number"))
-                }
-            }
-            for (key, _) in query where key != "limit" && key != "before" {
-                errors.append(FieldError(field: String(key), reason: "unknown query parameter"))
-            }
-            guard errors.isEmpty else { throw PalisadeError.malformed(errors) }
-            let revisions = try await firewall.revisions(limit: limit, before: before)
+            let page = try PageQuery(request.uri.queryParameters, beforeMeaning: "revision number")
+            let revisions = try await firewall.revisions(limit: page.limit, before: page.before)
             return JSONBody.response(JSONValue.object(["items": .array(revisions.map { revision in
                 .object(["number": .integer(revision.number), "at": .string(revision.at.description),
                          "author": .string(revision.author), "summary": .string(revision.summary), "changes": revision.changes])
