@@ -223,7 +223,9 @@ struct AuthTests {
         #expect(third.status == 401)
         let locked = try await daemon.client().post("/v1/auth/login", json: ["name": "admin", "password": "right-password"])
         expectProblem(locked, 429, type: "too-many-requests")
-        #expect(locked.header("Retry-After") == "300", "default --login-lockout is 300 s")
+        // The default --login-lockout is 300 s; a loaded machine may answer a second or two into it.
+        #expect(locked.header("Retry-After").flatMap { Int($0) }.map { (295...300).contains($0) } == true,
+                "default --login-lockout is 300 s, got \(locked.header("Retry-After") ?? "none")")
         #expect(try await daemon.client().post("/api/login", json: ["password": "right-password"]).status == 429)
     }
 

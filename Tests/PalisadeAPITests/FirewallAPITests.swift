@@ -953,7 +953,8 @@ struct FirewallAPITests {
             #expect(changes.first?["entity"] as? String == "rule")
             #expect(changes.first?["before"] is NSNull)
             #expect((changes.first?["after"] as? [String: Any])?["comment"] as? String == "one")
-            #expect((changes.first?["after"] as? [String: Any])?["position"] == nil, "positions are not part of a rule's JSON")
+            #expect((changes.first?["after"] as? [String: Any])?["position"] as? Int == 1,
+                    "a revision records where the rule stood, so undoing a delete puts it back there")
         }.object["id"] as? Int ?? 0
         _ = try await change("PUT", "/v1/firewall/rules/input/\(r1)", #"{"comment":"uno","destination":{"items":[{"object":\#(web)}]},"action":"drop"}"#,
                              summary: "change input rule \(r1)") { changes in
@@ -1534,5 +1535,66 @@ private extension HTTPClient.Reply {
     /// The reasons listed in a problem-details body.
     var problemReasons: [String] {
         (object["errors"] as? [[String: Any]] ?? []).compactMap { $0["reason"] as? String }
+    }
+}
+
+@Suite("Firewall revisions: show and roll back")
+struct FirewallRollbackTests {
+    func json(_ reply: HTTPClient.Reply) -> [String: Any] { reply.object }
+
+    @Test("rolling back restores objects, rules, order and settings as they were, as a new revision; it can itself be rolled back")
+    func rollback() async throws {
+        let daemon = try await Daemon.start()
+        defer { daemon.stopAndClean() }
+        let admin = try await daemon.initialise()
+        let client = daemon.client(token: admin)
+        func snapshot() async throws -> String {
+            var parts: [String] = []
+            for path in ["/v1/firewall/objects", "/v1/firewall/rules/input", "/v1/firewall/rules/forward", "/v1/firewall/settings"] {
+                let reply = try await client.get(path)
+                let data = try JSONSerialization.data(withJSONObject: reply.json ?? [:], options: [.sortedKeys])
+                parts.append(String(decoding: data, as: UTF8.self))
+            }
+            return parts.joined(separator: "\n")
+        }
+        func latest() async throws -> Int {
+            (try await client.get("/v1/firewall/revisions?limit=1").object["items"] as? [[String: Any]])?.first?["number"] as? Int ?? 0
+        }
+
+        let lan = try await client.post("/v1/firewall/objects", json: ["name": "lan", "type": "network", "network": "10.1.0.0/16"])
+        let lanID = try #require(lan.object["id"] as? Int)
+        _ = try await client.post("/v1/firewall/rules/input", json: ["source": ["items": [["object": lanID]]], "action": "accept"])
+        _ = try await client.post("/v1/firewall/rules/input", json: ["protocol": "tcp", "destination_ports": ["22"], "action": "drop"])
+        let saved = try await snapshot()
+        let mark = try await latest()
+
+        // Change everything after the mark: edit the object, delete one rule, add and move others, change settings.
+        #expect(try await client.send("PUT", "/v1/firewall/objects/\(lanID)",
+                                      body: Data(#"{"name":"lan","type":"network","network":"10.2.0.0/16"}"#.utf8)).status == 200)
+        #expect(try await client.delete("/v1/firewall/rules/input/2").status == 204)
+        _ = try await client.post("/v1/firewall/rules/input?position=1", json: ["protocol": "udp", "destination_ports": ["53"], "action": "accept"])
+        _ = try await client.post("/v1/firewall/rules/forward", json: ["action": "drop"])
+        #expect(try await client.send("PUT", "/v1/firewall/settings", body: Data(#"{"input_default":"drop"}"#.utf8)).status == 200)
+        let changed = try await snapshot()
+        #expect(changed != saved)
+        let beforeRollback = try await latest()
+
+        let rolled = try await client.post("/v1/firewall/revisions/\(mark)/rollback", json: [String: Any]())
+        #expect(rolled.status == 200, "\(rolled.text)")
+        #expect((rolled.object["summary"] as? String) == "roll back to revision \(mark)")
+        #expect(try await latest() == beforeRollback + 1)
+        #expect(try await snapshot() == saved, "the policy is as it was at the mark, ids and order included")
+
+        // The rollback is a revision too: rolling back to just before it brings the changes back.
+        let undo = try await client.post("/v1/firewall/revisions/\(beforeRollback)/rollback", json: [String: Any]())
+        #expect(undo.status == 200)
+        #expect(try await snapshot() == changed)
+
+        let shown = try await client.get("/v1/firewall/revisions/\(mark)")
+        #expect(shown.status == 200 && shown.object["number"] as? Int == mark)
+        #expect(try await client.get("/v1/firewall/revisions/9999").status == 404)
+        #expect(try await client.post("/v1/firewall/revisions/9999/rollback", json: [String: Any]()).status == 404)
+        let viewer = try await daemon.account("vic", role: "viewer", adminToken: admin)
+        #expect(try await daemon.client(token: viewer).post("/v1/firewall/revisions/\(mark)/rollback", json: [String: Any]()).status == 403)
     }
 }

@@ -2,6 +2,7 @@ import Hummingbird
 import PalisadeFirewall
 import PalisadeModel
 import PalisadeServices
+import PalisadeStore
 
 /// `/v1/firewall`: objects, rules per section, settings, zone policies, status, counters,
 /// the compiled ruleset and the revision log.
@@ -155,11 +156,30 @@ struct FirewallRoutes {
             _ = try context.requirePrincipal()
             let page = try PageQuery(request.uri.queryParameters, beforeMeaning: "revision number")
             let revisions = try await firewall.revisions(limit: page.limit, before: page.before)
-            return JSONBody.response(JSONValue.object(["items": .array(revisions.map { revision in
-                .object(["number": .integer(revision.number), "at": .string(revision.at.description),
-                         "author": .string(revision.author), "summary": .string(revision.summary), "changes": revision.changes])
-            })]))
+            return JSONBody.response(JSONValue.object(["items": .array(revisions.map(Self.revisionJSON))]))
         }
+        group.get("revisions/:number") { _, context in
+            _ = try context.requirePrincipal()
+            return JSONBody.response(Self.revisionJSON(try await firewall.revision(try Self.revisionNumber(context))))
+        }
+        group.post("revisions/:number/rollback") { _, context in
+            let principal = try context.requirePrincipal()
+            try principal.require(.operator, to: "rolling the firewall back")
+            try await firewall.rollback(to: try Self.revisionNumber(context), by: principal)
+            let latest = try await firewall.revisions(limit: 1, before: nil)
+            return JSONBody.response(latest.first.map(Self.revisionJSON) ?? .null)
+        }
+    }
+
+    static func revisionJSON(_ revision: FirewallRevision) -> JSONValue {
+        .object(["number": .integer(revision.number), "at": .string(revision.at.description),
+                 "author": .string(revision.author), "summary": .string(revision.summary), "changes": revision.changes])
+    }
+
+    static func revisionNumber(_ context: PalisadeRequestContext) throws(PalisadeError) -> Int64 {
+        let raw = context.parameters.get("number") ?? ""
+        guard let number = Int64(raw), number > 0 else { throw PalisadeError(.notFound, "no revision '\(raw)'") }
+        return number
     }
 
     // MARK: Shapes and parameters

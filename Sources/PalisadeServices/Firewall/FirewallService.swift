@@ -97,7 +97,7 @@ public final class FirewallService: Sendable {
             policy.rules.append(created)
             try await Self.reorder(&policy, section: rule.section, order: order, previous: previous + [created.id], on: db)
             created.position = order.firstIndex(of: created.id)! + 1
-            return (created, [Self.entry("rule", created.id, before: nil, after: RuleJSON.encode(created))])
+            return (created, [Self.entry("rule", created.id, before: nil, after: RevisionChanges.ruleJSON(created))])
         }
     }
 
@@ -113,7 +113,7 @@ public final class FirewallService: Sendable {
             updated.position = old.position
             policy.rules[index] = updated
             try await FirewallRecords.updateRule(updated, on: db)
-            return (updated, [Self.entry("rule", rule.id, before: RuleJSON.encode(old), after: RuleJSON.encode(updated))])
+            return (updated, [Self.entry("rule", rule.id, before: RevisionChanges.ruleJSON(old), after: RevisionChanges.ruleJSON(updated))])
         }
     }
 
@@ -127,7 +127,7 @@ public final class FirewallService: Sendable {
             policy.rules.removeAll { $0.id == id }
             try await FirewallRecords.deleteRule(id: id, on: db)
             try await Self.reorder(&policy, section: section, order: previous.filter { $0 != id }, previous: previous, on: db)
-            return ((), [Self.entry("rule", id, before: RuleJSON.encode(old), after: nil)])
+            return ((), [Self.entry("rule", id, before: RevisionChanges.ruleJSON(old), after: nil)])
         }
     }
 
@@ -183,6 +183,33 @@ public final class FirewallService: Sendable {
             try await FirewallRecords.saveZonePolicies(zonePolicies, on: db)
             return (zonePolicies, [Self.entry("zone_policies", nil, before: SettingsJSON.encode(old), after: SettingsJSON.encode(zonePolicies))])
         }
+    }
+
+    // MARK: Revisions
+
+    /// Makes the policy what it was at revision `number`, as a new revision (itself undoable).
+    public func rollback(to number: Int64, by principal: Principal) async throws {
+        try principal.require(.operator, to: "rolling the firewall back")
+        _ = try await change(by: principal, summary: "roll back to revision \(number)") { policy, db in
+            guard try await RevisionRecords.get(number, on: db) != nil else {
+                throw PalisadeError(.notFound, "no revision \(number)")
+            }
+            var target = policy
+            for revision in try await RevisionRecords.list(limit: Int.max, before: nil, on: db) where revision.number > number {
+                try RevisionChanges.revert(revision.changes, on: &target)
+            }
+            try await FirewallRecords.replace(policy, with: target, on: db)
+            let entries = RevisionChanges.entries(from: policy, to: target)
+            policy = target
+            return ((), entries)
+        }
+    }
+
+    public func revision(_ number: Int64) async throws -> FirewallRevision {
+        guard let revision = try await store.read({ try await RevisionRecords.get(number, on: $0) }) else {
+            throw PalisadeError(.notFound, "no revision \(number)")
+        }
+        return revision
     }
 
     // MARK: Reading
@@ -264,11 +291,11 @@ public final class FirewallService: Sendable {
     }
 
     private static func entry(_ entity: String, _ id: Int64?, before: JSONValue?, after: JSONValue?) -> JSONValue {
-        .object(["entity": .string(entity), "id": id.map { .integer($0) } ?? .null, "before": before ?? .null, "after": after ?? .null])
+        RevisionChanges.entry(entity, id.map { .integer($0) } ?? .null, before: before, after: after)
     }
 
     private static func orderEntry(_ section: RuleSection, _ before: [Int64], _ after: [Int64]) -> JSONValue {
-        .object(["entity": .string("order"), "id": .string(section.rawValue),
-                 "before": .array(before.map { .integer($0) }), "after": .array(after.map { .integer($0) })])
+        RevisionChanges.entry("order", .string(section.rawValue), before: .array(before.map { .integer($0) }),
+                              after: .array(after.map { .integer($0) }))
     }
 }

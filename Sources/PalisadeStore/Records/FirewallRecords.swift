@@ -88,6 +88,37 @@ public enum FirewallRecords {
         }
     }
 
+    /// Writes `new` over `old` row by row (a rollback): deleted, re-created (with their ids),
+    /// changed and moved objects and rules, settings and zone policies.
+    public static func replace(_ old: FirewallPolicy, with new: FirewallPolicy, on db: any SQLDatabase) async throws {
+        for id in old.objects.keys where new.objects[id] == nil { try await deleteObject(id: id, on: db) }
+        for (id, object) in new.objects.sorted(by: { $0.key < $1.key }) where old.objects[id] != object {
+            if old.objects[id] == nil {
+                try await db.insert(into: "fw_objects").columns("id", "name", "kind", "body")
+                    .values(SQLBind(id), SQLBind(object.name), SQLBind(object.kind.rawValue),
+                            SQLBind(JSONText.encode(ObjectJSON.encode(object))))
+                    .run()
+            } else {
+                try await updateObject(object, on: db)
+            }
+        }
+        let oldRules = Dictionary(uniqueKeysWithValues: old.rules.map { ($0.id, $0) })
+        for rule in old.rules where !new.rules.contains(where: { $0.id == rule.id }) { try await deleteRule(id: rule.id, on: db) }
+        for rule in new.rules where oldRules[rule.id] != rule {
+            if oldRules[rule.id] == nil {
+                try await db.insert(into: "fw_rules").columns("id", "section", "position", "body")
+                    .values(SQLBind(rule.id), SQLBind(rule.section.rawValue), SQLBind(rule.position),
+                            SQLBind(JSONText.encode(RuleJSON.encode(rule))))
+                    .run()
+            } else {
+                try await db.update("fw_rules").set("section", to: rule.section.rawValue).set("position", to: rule.position)
+                    .set("body", to: JSONText.encode(RuleJSON.encode(rule))).where("id", .equal, rule.id).run()
+            }
+        }
+        if old.settings != new.settings { try await saveSettings(new.settings, on: db) }
+        if old.zonePolicies != new.zonePolicies { try await saveZonePolicies(new.zonePolicies, on: db) }
+    }
+
     public static func saveSettings(_ settings: FirewallSettings, on db: any SQLDatabase) async throws {
         try await saveState("settings", SettingsJSON.encode(settings), on: db)
     }
