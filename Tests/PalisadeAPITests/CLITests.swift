@@ -175,6 +175,12 @@ struct CLITests {
         #expect(counters.status == 0 && counters.stdout.contains("PACKETS"))
         let revisions = try cli("revisions", "list")
         #expect(revisions.status == 0 && revisions.stdout.contains("add input rule"))
+        let rolledBack = try cli("revisions", "rollback", "1")
+        #expect(rolledBack.status == 0 && rolledBack.stdout.contains("rolled back to revision 1"), "\(rolledBack.stderr)")
+        let afterRollback = try cli("objects", "list", "--json")
+        let remaining = try #require(try JSONSerialization.jsonObject(with: Data(afterRollback.stdout.utf8)) as? [[String: Any]])
+        #expect(remaining.compactMap { $0["name"] as? String } == ["lan"], "revision 1 held only the first object")
+        #expect(try cli("revisions", "show", "1").stdout.contains("\"number\""))
         let ruleset = try cli("ruleset", "--preview")
         #expect(ruleset.status == 0 && ruleset.stdout.contains("\"nftables\""))
     }

@@ -17,7 +17,30 @@ struct RulesetCommand: AsyncParsableCommand {
 
 struct RevisionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "revisions", abstract: "Firewall policy revisions.", subcommands: [List.self])
+        commandName: "revisions", abstract: "Firewall policy revisions.", subcommands: [List.self, Show.self, Rollback.self])
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one revision with its changes (JSON).")
+        @Argument(help: "Revision number.") var number: Int
+        @OptionGroup var server: ServerOptions
+
+        func run() async throws {
+            printJSON(try await server.client().expect("GET", "/v1/firewall/revisions/\(number)").json ?? [:])
+        }
+    }
+
+    struct Rollback: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make the policy what it was right after a revision (recorded as a new revision).")
+        @Argument(help: "Revision number.") var number: Int
+        @OptionGroup var server: ServerOptions
+
+        func run() async throws {
+            let revision = try await server.client().expect("POST", "/v1/firewall/revisions/\(number)/rollback", body: [:]).object
+            if server.json { return printJSON(revision) }
+            print("rolled back to revision \(number); now at revision \(revision["number"] ?? "?")")
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List revisions, newest first.")
