@@ -29,7 +29,14 @@ public final class DataDirectory: Sendable {
         guard descriptor >= 0 else {
             throw StoreError.dataDirectory(path: trimmed, reason: "cannot open lock file: \(String(cString: strerror(errno)))")
         }
-        if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+        // A process that just let go of the directory, or a child being spawned at that moment
+        // (it holds a copy of the descriptor until exec), may hold the lock a moment longer.
+        var locked = flock(descriptor, LOCK_EX | LOCK_NB) == 0
+        for _ in 0..<40 where !locked {
+            usleep(50_000)
+            locked = flock(descriptor, LOCK_EX | LOCK_NB) == 0
+        }
+        if !locked {
             let current = DataDirectory.readAll(descriptor).trimmingWhitespace()
             close(descriptor)
             throw StoreError.dataDirectoryInUse(path: trimmed, holder: current.isEmpty ? "unknown process" : current)

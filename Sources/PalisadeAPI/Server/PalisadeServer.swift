@@ -2,6 +2,8 @@ public import Hummingbird
 public import Logging
 import NIOCore
 public import PalisadeServices
+import PalisadeFirewall
+import PalisadeModel
 import Prometheus
 public import ServiceLifecycle
 
@@ -56,6 +58,8 @@ public struct PalisadeServer: Sendable {
     /// The application, with `extraServices` started before the server and stopped after it.
     public func application(extraServices: [any Service] = []) -> some ApplicationProtocol {
         let logger = self.logger
+        let firewall = services.firewall
+        let settings = self.settings
         return Application(
             router: router(),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
@@ -65,6 +69,9 @@ public struct PalisadeServer: Sendable {
                 logger.notice("palisade listening", metadata: [
                     "host": "\(address?.ipAddress ?? "?")", "port": "\(address?.port ?? 0)",
                 ])
+                if settings.port == 0, let port = address?.port {
+                    await firewall.updateManagement(ManagementEndpoint(address: IPAddress(settings.host), port: UInt16(port)))
+                }
             },
             logger: logger
         )

@@ -13,7 +13,7 @@ public final class FirewallService: Sendable {
     let audit: AuditTrail
     let clock: WallClock
     public let reconciler: FirewallReconciler
-    let management: ManagementEndpoint?
+    private let managementEndpoint: Mutex<ManagementEndpoint?>
     private let current: Mutex<FirewallPolicy>
     /// Changes run one at a time: each is computed from the policy the previous one left.
     private let changes = AsyncMutex()
@@ -24,11 +24,20 @@ public final class FirewallService: Sendable {
         self.audit = audit
         self.clock = clock
         self.reconciler = reconciler
-        self.management = management
+        self.managementEndpoint = Mutex(management)
         self.current = Mutex(policy)
     }
 
     public var policy: FirewallPolicy { current.withLock { $0 } }
+
+    /// The API's address and port that the anti-lockout rules keep open.
+    public var management: ManagementEndpoint? { managementEndpoint.withLock { $0 } }
+
+    /// Sets the management endpoint once it is known (after binding `--port 0`) and re-applies.
+    public func updateManagement(_ endpoint: ManagementEndpoint) async {
+        managementEndpoint.withLock { $0 = endpoint }
+        _ = try? await changes.withLock { await self.reconciler.setDesired(self.compiled()) }
+    }
 
     /// The ruleset the current policy compiles to.
     public func compiled() -> CompiledRuleset { RulesetCompiler.compile(policy, management: management) }

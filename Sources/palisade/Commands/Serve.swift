@@ -83,12 +83,10 @@ struct Serve: AsyncParsableCommand {
                     .resolve(checked(loginLockout, "login-lockout", 1...86_400)))
             )
         )
-        var server = ServerSettings(
+        let server = ServerSettings(
             host: try Setting("host", default: "127.0.0.1").resolve(host),
             port: try Setting("port", default: 7878, range: 0...65535).resolve(checked(port, "port", 0...65535))
         )
-        // The anti-lockout rules need the real port, so "any free port" is chosen here, not at bind.
-        if server.port == 0 { server.port = try FreePort.pick(host: server.host) }
         let backend = try Setting(name: "firewall-backend", defaultValue: "nftables", parse: { ["nftables", "none"].contains($0) ? $0 : nil },
                                   expectation: "nftables or none")
             .resolve(try firewallBackend.map { text in
@@ -98,7 +96,8 @@ struct Serve: AsyncParsableCommand {
         let interval = try Setting("reconcile-interval", default: 30, range: 1...3600)
             .resolve(checked(reconcileInterval, "reconcile-interval", 1...3600))
         settings.firewallKernel = backend == "nftables" ? NFTablesKernel() : nil
-        settings.management = ManagementEndpoint(address: IPAddress(server.host), port: UInt16(server.port))
+        // With --port 0 the port is known only once bound; the server tells the firewall then.
+        settings.management = server.port == 0 ? nil : ManagementEndpoint(address: IPAddress(server.host), port: UInt16(server.port))
 
         LogFormat.bootstrap(format: format, level: level)
         let logger = Logger(label: "palisade")
@@ -145,7 +144,7 @@ struct SessionJanitor: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await auth.pruneSessions()
             } catch {
@@ -162,9 +161,9 @@ struct FirewallReconcileLoop: Service {
     let interval: Int
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(interval)) }
-            if Task.isShuttingDownGracefully { break }
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
             await reconciler.converge()
         }
     }
