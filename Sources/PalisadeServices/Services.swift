@@ -29,7 +29,7 @@ public struct ServiceSettings: Sendable {
 ///
 /// ```swift
 /// let services = try await Services.start(in: dataDirectory, settings: .init(), logger: logger)
-/// let accounts = try await services.accounts.allAccounts()
+/// let accounts = services.accounts.allAccounts()
 /// ```
 public struct Services: Sendable {
     public let store: Store

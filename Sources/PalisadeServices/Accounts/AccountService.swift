@@ -48,7 +48,7 @@ public final class AccountService: Sendable {
 
     public func list(by principal: Principal) async throws -> [Account] {
         try principal.require(.admin, to: "listing accounts")
-        return directory.allAccounts()
+        return allAccounts()
     }
 
     public func get(_ name: AccountName, by principal: Principal) async throws -> Account {
@@ -136,9 +136,8 @@ public final class AccountService: Sendable {
         _ = try await passwords.set(password, on: try await find(name), expireSessions: expireSessions, by: actor)
     }
 
-    public func allAccounts() async throws -> [Account] {
-        try await store.read { try await AccountRecords.all(on: $0) }.map(\.account)
-    }
+    /// Every account, by name, from the directory that mirrors the store.
+    public func allAccounts() -> [Account] { directory.allAccounts() }
 
     private func find(_ name: AccountName) async throws -> Account {
         guard let stored = try await store.read({ try await AccountRecords.find(name: name, on: $0) }) else {

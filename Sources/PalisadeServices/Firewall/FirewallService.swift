@@ -244,11 +244,12 @@ public final class FirewallService: Sendable {
             let before = self.policy
             let management = self.management
             let reconciler = self.reconciler
-            let (result, next) = try await self.store.write { db in
+            // The ruleset the kernel checked is the one applied: compiling a large policy is not free.
+            let (result, next, ruleset) = try await self.store.write { db -> (T, FirewallPolicy, CompiledRuleset?) in
                 var policy = before
                 let (result, entries) = try await mutate(&policy, db)
                 // A change that changes nothing (a move next to itself, the same settings) is no revision.
-                if policy == before { return (result, policy) }
+                if policy == before { return (result, policy, nil) }
                 let ruleset = RulesetCompiler.compile(policy, management: management)
                 do {
                     try await reconciler.check(ruleset)
@@ -258,11 +259,11 @@ public final class FirewallService: Sendable {
                 let number = try await RevisionRecords.append(author: principal.account.name.value, at: self.clock.now(),
                                                               summary: summary, changes: .array(entries), on: db)
                 try await self.audit.record("firewall.change", target: "revision:\(number)", detail: summary, by: principal.actor, on: db)
-                return (result, policy)
+                return (result, policy, ruleset)
             }
-            if next == before { return result }
+            guard let ruleset else { return result }
             self.current.withLock { $0 = next }
-            await reconciler.setDesired(RulesetCompiler.compile(next, management: management))
+            await reconciler.setDesired(ruleset)
             return result
         }
     }

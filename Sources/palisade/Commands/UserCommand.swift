@@ -93,7 +93,7 @@ struct UserCommand: AsyncParsableCommand {
             if let client = try target.client() {
                 rows = try await client.expect("GET", "/v1/accounts").object["items"] as? [[String: Any]] ?? []
             } else {
-                rows = try await target.offline { try await $0.accounts.allAccounts() }.map { AccountRow($0).dictionary }
+                rows = try await target.offline { $0.accounts.allAccounts() }.map { AccountRow($0).dictionary }
             }
             if target.json { printJSON(rows) } else { printAccounts(rows) }
         }
