@@ -60,16 +60,10 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let level = try Setting(name: "log-level", defaultValue: Logger.Level.info, parse: Logger.Level.init(rawValue:),
                                 expectation: "one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
-            .resolve(try logLevel.map { text in
-                guard let level = Logger.Level(rawValue: text) else { throw ValidationError("--log-level: unknown level '\(text)'") }
-                return level
-            })
+            .resolve(flag: logLevel)
         let format = try Setting(name: "log-format", defaultValue: LogFormat.text, parse: LogFormat.init(rawValue:),
                                  expectation: "text or json")
-            .resolve(try logFormat.map { text in
-                guard let format = LogFormat(rawValue: text) else { throw ValidationError("--log-format: expected text or json, got '\(text)'") }
-                return format
-            })
+            .resolve(flag: logFormat)
         var settings = ServiceSettings(
             sessionLifetime: Int64(try Setting("session-lifetime", default: 43_200, range: 60...31_536_000)
                 .resolve(checked(sessionLifetime, "session-lifetime", 60...31_536_000))),
@@ -89,10 +83,7 @@ struct Serve: AsyncParsableCommand {
         )
         let backend = try Setting(name: "firewall-backend", defaultValue: "nftables", parse: { ["nftables", "none"].contains($0) ? $0 : nil },
                                   expectation: "nftables or none")
-            .resolve(try firewallBackend.map { text in
-                guard ["nftables", "none"].contains(text) else { throw ValidationError("--firewall-backend: expected nftables or none, got '\(text)'") }
-                return text
-            })
+            .resolve(flag: firewallBackend)
         let interval = try Setting("reconcile-interval", default: 30, range: 1...3600)
             .resolve(checked(reconcileInterval, "reconcile-interval", 1...3600))
         settings.firewallKernel = backend == "nftables" ? NFTablesKernel() : nil

@@ -11,6 +11,15 @@ struct Setting<Value> {
 
     var environmentName: String { "PALISADE_" + name.uppercased().replacingOccurrences(of: "-", with: "_") }
 
+    /// Resolves a flag given as text, parsed and checked exactly as the environment value is.
+    func resolve(flag text: String?) throws -> Value {
+        guard let text else { return try resolve(nil) }
+        guard let value = parse(text) else {
+            throw ValidationError("--\(name): '\(text)' is not valid: expected \(expectation)")
+        }
+        return value
+    }
+
     func resolve(_ commandLine: Value?) throws -> Value {
         if let commandLine { return commandLine }
         guard let text = ProcessInfo.processInfo.environment[environmentName], !text.isEmpty else { return defaultValue }
