@@ -5,7 +5,7 @@ import PalisadeServices
 import PalisadeStore
 
 /// `/v1/firewall`: objects, rules per section, settings, zone policies, status, counters,
-/// the compiled ruleset and the revision log.
+/// the compiled ruleset and the revision log (show, diff, roll back).
 struct FirewallRoutes {
     let firewall: FirewallService
 
@@ -162,6 +162,12 @@ struct FirewallRoutes {
             _ = try context.requirePrincipal()
             return JSONBody.response(Self.revisionJSON(try await firewall.revision(try Self.revisionNumber(context))))
         }
+        group.get("revisions/:number/diff") { request, context in
+            _ = try context.requirePrincipal()
+            let to = try Self.revisionNumber(context, minimum: 0)
+            let from = try Self.diffBase(request.uri.queryParameters, default: max(to - 1, 0))
+            return JSONBody.response(Self.diffJSON(try await firewall.diff(from: from, to: to)))
+        }
         group.post("revisions/:number/rollback") { _, context in
             let principal = try context.requirePrincipal()
             try principal.require(.operator, to: "rolling the firewall back")
@@ -176,10 +182,34 @@ struct FirewallRoutes {
                  "author": .string(revision.author), "summary": .string(revision.summary), "changes": revision.changes])
     }
 
-    static func revisionNumber(_ context: PalisadeRequestContext) throws(PalisadeError) -> Int64 {
+    /// The `:number` of the path; one below `minimum` (1, or 0 where the empty policy before
+    /// revision 1 is meant) or not an integer names no revision: 404.
+    static func revisionNumber(_ context: PalisadeRequestContext, minimum: Int64 = 1) throws(PalisadeError) -> Int64 {
         let raw = context.parameters.get("number") ?? ""
-        guard let number = Int64(raw), number > 0 else { throw PalisadeError(.notFound, "no revision '\(raw)'") }
+        guard let number = Int64(raw), number >= minimum else { throw PalisadeError(.notFound, "no revision '\(raw)'") }
         return number
+    }
+
+    /// `?from=M` of a diff (a revision number, 0 for the empty policy), else `base`. A malformed
+    /// or unknown query parameter is a 400 naming it, as on every list route.
+    static func diffBase(_ query: Parameters, default base: Int64) throws(PalisadeError) -> Int64 {
+        var errors: [FieldError] = []
+        var from = base
+        if let text = query["from"] {
+            if let value = Int64(text), value >= 0 { from = value } else {
+                errors.append(FieldError(field: "from", reason: "must be a revision number, or 0 for the empty policy before revision 1"))
+            }
+        }
+        for (key, _) in query where key != "from" {
+            errors.append(FieldError(field: String(key), reason: "unknown query parameter; use from"))
+        }
+        guard errors.isEmpty else { throw PalisadeError.malformed(errors) }
+        return from
+    }
+
+    static func diffJSON(_ diff: FirewallDiff) -> JSONValue {
+        .object(["from": .integer(diff.from), "to": .integer(diff.to), "model": .array(diff.model),
+                 "ruleset": .object(["removed": .array(diff.removed), "added": .array(diff.added)])])
     }
 
     // MARK: Shapes and parameters

@@ -16,7 +16,7 @@ public final class FirewallService: Sendable {
     private let managementEndpoint: Mutex<ManagementEndpoint?>
     private let current: Mutex<FirewallPolicy>
     /// Changes run one at a time: each is computed from the policy the previous one left.
-    private let changes = AsyncMutex()
+    let changes = AsyncMutex()
 
     init(store: Store, audit: AuditTrail, clock: WallClock, reconciler: FirewallReconciler,
          management: ManagementEndpoint?, policy: FirewallPolicy) {
@@ -200,13 +200,7 @@ public final class FirewallService: Sendable {
     public func rollback(to number: Int64, by principal: Principal) async throws {
         try principal.require(.operator, to: "rolling the firewall back")
         _ = try await change(by: principal, summary: "roll back to revision \(number)") { policy, db in
-            guard try await RevisionRecords.get(number, on: db) != nil else {
-                throw PalisadeError(.notFound, "no revision \(number)")
-            }
-            var target = policy
-            for revision in try await RevisionRecords.list(limit: Int.max, before: nil, on: db) where revision.number > number {
-                try RevisionChanges.revert(revision.changes, on: &target)
-            }
+            let target = try await Self.policy(at: number, from: policy, on: db)
             try await FirewallRecords.replace(policy, with: target, on: db)
             let entries = RevisionChanges.entries(from: policy, to: target)
             policy = target

@@ -17,7 +17,7 @@ struct RulesetCommand: AsyncParsableCommand {
 
 struct RevisionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "revisions", abstract: "Firewall policy revisions.", subcommands: [List.self, Show.self, Rollback.self])
+        commandName: "revisions", abstract: "Firewall policy revisions.", subcommands: [List.self, Show.self, Diff.self, Rollback.self])
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one revision with its changes (JSON).")
@@ -26,6 +26,57 @@ struct RevisionsCommand: AsyncParsableCommand {
 
         func run() async throws {
             printJSON(try await server.client().expect("GET", "/v1/firewall/revisions/\(number)").json ?? [:])
+        }
+    }
+
+    struct Diff: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "What changed between two revisions: model changes, one per line, then the nftables commands removed (-) and added (+).")
+        @Argument(help: "Revision number to compare to.") var number: Int
+        @Option(help: "Revision number to compare from (default: the one before; 0: the empty policy; larger: the reverse diff).")
+        var from: Int?
+        @OptionGroup var server: ServerOptions
+
+        func run() async throws {
+            let query = from.map { "?from=\($0)" } ?? ""
+            let diff = try await server.client().expect("GET", "/v1/firewall/revisions/\(number)/diff\(query)").object
+            if server.json { return printJSON(diff) }
+            let model = diff["model"] as? [[String: Any]] ?? []
+            let ruleset = diff["ruleset"] as? [String: Any] ?? [:]
+            let removed = ruleset["removed"] as? [Any] ?? []
+            let added = ruleset["added"] as? [Any] ?? []
+            if model.isEmpty && removed.isEmpty && added.isEmpty {
+                return print("no difference between revision \(diff["from"] ?? "?") and revision \(diff["to"] ?? "?")")
+            }
+            for entry in model { print(Self.describe(entry)) }
+            for command in removed { print("- " + compactJSON(command)) }
+            for command in added { print("+ " + compactJSON(command)) }
+        }
+
+        /// `rule 4 (input): created`, `object 2 'lan': changed network`, `order input: 1, 3 → 3, 1`.
+        static func describe(_ entry: [String: Any]) -> String {
+            let entity = entry["entity"] as? String ?? "?"
+            let before = entry["before"] as? [String: Any]
+            let after = entry["after"] as? [String: Any]
+            var subject = entity
+            if let id = entry["id"], !(id is NSNull) { subject += " \(id)" }
+            if entity == "object", let name = (after ?? before)?["name"] as? String { subject += " '\(name)'" }
+            if entity == "rule", let section = (after ?? before)?["section"] as? String { subject += " (\(section))" }
+            if entity == "order" {
+                func ids(_ value: Any?) -> String {
+                    let ids = (value as? [Any] ?? []).map { "\($0)" }
+                    return ids.isEmpty ? "(none)" : ids.joined(separator: ", ")
+                }
+                return "\(subject): \(ids(entry["before"])) → \(ids(entry["after"]))"
+            }
+            switch (before, after) {
+            case (nil, .some): return "\(subject): created"
+            case (.some, nil): return "\(subject): deleted"
+            case (let old?, let new?):
+                let keys = Set(old.keys).union(new.keys).sorted().filter { compactJSON(old[$0] ?? NSNull()) != compactJSON(new[$0] ?? NSNull()) }
+                return "\(subject): changed \(keys.joined(separator: ", "))"
+            default: return "\(subject): changed"
+            }
         }
     }
 
