@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 #include <sys/syscall.h>
+/* sockaddr_nl, nlmsghdr flags: the ruleset generation is read over netlink directly. */
+#include <linux/netlink.h>
 
 /*
  * Moves the calling thread (only that thread) into the network namespace open

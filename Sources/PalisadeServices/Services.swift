@@ -69,7 +69,8 @@ public struct Services: Sendable {
             let firewall = FirewallService(
                 store: store, audit: audit, clock: clock,
                 reconciler: FirewallReconciler(kernel: settings.firewallKernel, logger: logger),
-                management: settings.management, policy: try await store.read { try await FirewallRecords.load(on: $0) })
+                management: settings.management, policy: try await store.read { try await FirewallRecords.load(on: $0) },
+                logger: logger)
             return Services(store: store, auth: auth, accounts: accountService, audit: audit, firewall: firewall, clock: clock)
         } catch {
             await store.close()

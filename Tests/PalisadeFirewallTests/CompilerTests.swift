@@ -55,11 +55,21 @@ struct CompilerTests {
         try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
     }
 
+    /// The rules `chain` evaluates, in order, with its blocks' rules in place of the jumps to
+    /// them (and named as if they were in `chain`), so goldens read as the policy does.
     func rules(_ ruleset: CompiledRuleset, chain: String) -> [JSONValue] {
-        ruleset.commands.compactMap { command in
+        ruleset.commands.flatMap { command -> [JSONValue] in
             guard case .object(let add)? = command.objectValue?["add"], case .object(let rule)? = add["rule"],
-                  rule["chain"] == .string(chain) else { return nil }
-            return .object(rule)
+                  rule["chain"] == .string(chain) else { return [] }
+            if rule["comment"] == .string("block"), case .array(let expressions)? = rule["expr"],
+               case .string(let block)? = expressions.first?.objectValue?["jump"]?.objectValue?["target"] {
+                return rules(ruleset, chain: block).map { inner in
+                    guard case .object(var fields) = inner else { return inner }
+                    fields["chain"] = .string(chain)
+                    return .object(fields)
+                }
+            }
+            return [.object(rule)]
         }
     }
 
@@ -164,6 +174,29 @@ struct CompilerTests {
         policy.settings.enabled = false
         let disabled = RulesetCompiler.compile(policy, management: ManagementEndpoint(address: nil, port: 7878))
         #expect(disabled.commands.count == 3)
+    }
+
+    @Test("rules live in blocks the section's chain jumps to; changing one rule of 10,000 rewrites one block")
+    func blocks() throws {
+        var policy = FirewallPolicy(objects: [], rules: (1...10_000).map { index in
+            Rule(id: Int64(index), section: .forward, position: index, destinationPorts: [.literal(PortRange(UInt16(index % 60_000 + 1)))],
+                 proto: .tcp, action: .drop)
+        }, zonePolicies: [], settings: FirewallSettings(counting: true))
+        let before = RulesetCompiler.compile(policy, management: nil)
+        let blocks = before.chains.filter { $0.name.hasPrefix("forward_b") || $0.name == "forward_tail" }
+        #expect(blocks.count > 100 && blocks.count < 220, "about 10,000 / 64 blocks, got \(blocks.count)")
+        #expect(blocks.reduce(0) { $0 + $1.rules.count } == 10_000)
+        let jumps = try #require(before.chains.first { $0.name == "forward" }).rules.filter { "\($0)".contains("jump") }
+        #expect(jumps.count == blocks.count)
+        // Every rule counts into its own named counter.
+        #expect(before.objects.filter { NFT.objectName($0)?.hasPrefix("c") == true }.count == 10_000)
+
+        policy.rules[4_999].destinationPorts = [.literal(PortRange(9))]
+        policy.rules.insert(Rule(id: 10_001, section: .forward, position: 0, action: .accept), at: 7_000)
+        let after = RulesetCompiler.compile(policy, management: nil)
+        let changed = after.chains.filter { chain in before.chains.first { $0.name == chain.name } != chain }
+        #expect(changed.count <= 4, "changed chains: \(changed.map(\.name))")
+        #expect(changed.reduce(0) { $0 + $1.rules.count } < 1_000)
     }
 
     @Test("kernel errors map back to the rule that produced the command")

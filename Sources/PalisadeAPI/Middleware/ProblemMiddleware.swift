@@ -13,6 +13,8 @@ struct ProblemMiddleware: RouterMiddleware {
         var response: Response
         do {
             response = try await next(request, context)
+        } catch let answer as any CompleteAnswer {
+            response = answer.response()
         } catch let error as PalisadeError {
             response = Problem(error, requestID: context.id).response()
         } catch let error as any HTTPResponseError {
@@ -33,6 +35,12 @@ struct ProblemMiddleware: RouterMiddleware {
         response.headers[.requestID] = context.id
         return response
     }
+}
+
+/// An error that carries a whole answer rather than a failure: it leaves the handler by throwing
+/// (so the work it interrupts is rolled back), and is answered as it says.
+protocol CompleteAnswer: Error {
+    func response() -> Response
 }
 
 extension HTTPField.Name {

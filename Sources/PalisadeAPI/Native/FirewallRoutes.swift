@@ -19,9 +19,10 @@ struct FirewallRoutes {
         group.post("objects") { request, context in
             let principal = try context.requirePrincipal()
             try principal.require(.operator, to: "changing the firewall")
+            let options = try Self.changeOptions(request.uri.queryParameters)
             let object = try ObjectJSON.decode(try await JSONBody.read(request), id: 0)
-            let created = try await firewall.createObject(object, by: principal)
-            return JSONBody.response(Self.objectJSON(created), status: .created)
+            let created = try await firewall.createObject(object, by: principal, options: options)
+            return firewall.answer(JSONBody.response(Self.objectJSON(created), status: .created), options)
         }
         group.get("objects/:id") { _, context in
             _ = try context.requirePrincipal()
@@ -31,15 +32,17 @@ struct FirewallRoutes {
             let principal = try context.requirePrincipal()
             try principal.require(.operator, to: "changing the firewall")
             let existing = try Self.object(context, in: firewall.policy)
+            let options = try Self.changeOptions(request.uri.queryParameters)
             let object = try ObjectJSON.decode(try await JSONBody.read(request), id: existing.id)
-            return JSONBody.response(Self.objectJSON(try await firewall.updateObject(object, by: principal)))
+            return firewall.answer(JSONBody.response(Self.objectJSON(try await firewall.updateObject(object, by: principal, options: options))), options)
         }
-        group.delete("objects/:id") { _, context in
+        group.delete("objects/:id") { request, context in
             let principal = try context.requirePrincipal()
             try principal.require(.operator, to: "changing the firewall")
+            let options = try Self.changeOptions(request.uri.queryParameters)
             let existing = try Self.object(context, in: firewall.policy)
-            try await firewall.deleteObject(id: existing.id, by: principal)
-            return Response(status: .noContent)
+            try await firewall.deleteObject(id: existing.id, by: principal, options: options)
+            return firewall.answer(Response(status: .noContent), options)
         }
 
         // Rules
@@ -52,10 +55,11 @@ struct FirewallRoutes {
             let principal = try context.requirePrincipal()
             try principal.require(.operator, to: "changing the firewall")
             let section = try Self.section(context)
+            let options = try Self.changeOptions(request.uri.queryParameters, alsoAllowed: Self.placementKeys)
             let placement = try Self.placement(request.uri.queryParameters)
             let rule = try RuleJSON.decode(try await JSONBody.read(request), id: 0, position: 0, section: section)
-            let created = try await firewall.createRule(rule, at: placement, by: principal)
-            return JSONBody.response(Self.ruleJSON(created), status: .created)
+            let created = try await firewall.createRule(rule, at: placement, by: principal, options: options)
+            return firewall.answer(JSONBody.response(Self.ruleJSON(created), status: .created), options)
         }
         group.get("rules/:section/:id") { _, context in
             _ = try context.requirePrincipal()
@@ -64,21 +68,24 @@ struct FirewallRoutes {
         group.put("rules/:section/:id") { request, context in
             let principal = try context.requirePrincipal()
             try principal.require(.operator, to: "changing the firewall")
+            let options = try Self.changeOptions(request.uri.queryParameters)
             let existing = try Self.rule(context, in: firewall.policy)
             let rule = try RuleJSON.decode(try await JSONBody.read(request), id: existing.id, position: existing.position,
                                            section: existing.section)
-            return JSONBody.response(Self.ruleJSON(try await firewall.updateRule(rule, by: principal)))
+            return firewall.answer(JSONBody.response(Self.ruleJSON(try await firewall.updateRule(rule, by: principal, options: options))), options)
         }
-        group.delete("rules/:section/:id") { _, context in
+        group.delete("rules/:section/:id") { request, context in
             let principal = try context.requirePrincipal()
             try principal.require(.operator, to: "changing the firewall")
+            let options = try Self.changeOptions(request.uri.queryParameters)
             let existing = try Self.rule(context, in: firewall.policy)
-            try await firewall.deleteRule(section: existing.section, id: existing.id, by: principal)
-            return Response(status: .noContent)
+            try await firewall.deleteRule(section: existing.section, id: existing.id, by: principal, options: options)
+            return firewall.answer(Response(status: .noContent), options)
         }
         group.post("rules/:section/:id/move") { request, context in
             let principal = try context.requirePrincipal()
             try principal.require(.operator, to: "changing the firewall")
+            let options = try Self.changeOptions(request.uri.queryParameters)
             let existing = try Self.rule(context, in: firewall.policy)
             var reader = try await JSONBody.object(request)
             let before = reader.optional("before", JSONField.integer)
@@ -89,18 +96,19 @@ struct FirewallRoutes {
             }
             try reader.finish()
             let placement: Placement = before.map { .before(Int64($0)) } ?? after.map { .after(Int64($0)) } ?? .position(position!)
-            let moved = try await firewall.moveRule(section: existing.section, id: existing.id, to: placement, by: principal)
-            return JSONBody.response(Self.ruleJSON(moved))
+            let moved = try await firewall.moveRule(section: existing.section, id: existing.id, to: placement, by: principal, options: options)
+            return firewall.answer(JSONBody.response(Self.ruleJSON(moved)), options)
         }
         group.put("rules/:section/order") { request, context in
             let principal = try context.requirePrincipal()
             try principal.require(.operator, to: "changing the firewall")
             let section = try Self.section(context)
+            let options = try Self.changeOptions(request.uri.queryParameters)
             var reader = try await JSONBody.object(request)
             let ids = reader.required("ids") { value throws(FieldReason) in try RuleJSON.ids(value) }
             try reader.finish()
-            try await firewall.reorder(section: section, ids: ids!, by: principal)
-            return JSONBody.response(JSONValue.object(["items": .array(firewall.policy.rules(in: section).map(Self.ruleJSON))]))
+            try await firewall.reorder(section: section, ids: ids!, by: principal, options: options)
+            return firewall.answer(JSONBody.response(JSONValue.object(["items": .array(firewall.policy.rules(in: section).map(Self.ruleJSON))])), options)
         }
 
         // Settings, zone policies
@@ -111,8 +119,9 @@ struct FirewallRoutes {
         group.put("settings") { request, context in
             let principal = try context.requirePrincipal()
             try principal.require(.operator, to: "changing the firewall")
+            let options = try Self.changeOptions(request.uri.queryParameters)
             let settings = try SettingsJSON.decode(try await JSONBody.read(request), over: firewall.policy.settings)
-            return JSONBody.response(SettingsJSON.encode(try await firewall.updateSettings(settings, by: principal)))
+            return firewall.answer(JSONBody.response(SettingsJSON.encode(try await firewall.updateSettings(settings, by: principal, options: options))), options)
         }
         group.get("zone-policies") { _, context in
             _ = try context.requirePrincipal()
@@ -121,11 +130,12 @@ struct FirewallRoutes {
         group.put("zone-policies") { request, context in
             let principal = try context.requirePrincipal()
             try principal.require(.operator, to: "changing the firewall")
+            let options = try Self.changeOptions(request.uri.queryParameters)
             var reader = try await JSONBody.object(request)
             let items = reader.required("items", SettingsJSON.decodeZonePolicies)
             try reader.finish()
-            let saved = try await firewall.updateZonePolicies(items!, by: principal)
-            return JSONBody.response(JSONValue.object(["items": SettingsJSON.encode(saved)]))
+            let saved = try await firewall.updateZonePolicies(items!, by: principal, options: options)
+            return firewall.answer(JSONBody.response(JSONValue.object(["items": SettingsJSON.encode(saved)])), options)
         }
 
         // Status, counters, ruleset, revisions
@@ -135,6 +145,10 @@ struct FirewallRoutes {
             let settings = firewall.policy.settings
             components.append(.init(name: "auto-snat", status: settings.enabled && settings.automaticSNAT ? "active" : "inactive",
                                     messages: []))
+            let pending = firewall.pendingConfirmations
+            components.append(.init(name: "confirmation", status: pending.isEmpty ? "inactive" : "activating", messages: pending.map {
+                "revision \($0.revision) by \($0.author) is reverted at \($0.deadline) unless confirmed (POST /v1/firewall/confirm)"
+            }))
             return JSONBody.response(JSONValue.array(components.map { component in
                 .object(["name": .string(component.name), "status": .string(component.status),
                          "msg": .array(component.messages.map { .string($0) })])
@@ -168,12 +182,33 @@ struct FirewallRoutes {
             let from = try Self.diffBase(request.uri.queryParameters, default: max(to - 1, 0))
             return JSONBody.response(Self.diffJSON(try await firewall.diff(from: from, to: to)))
         }
-        group.post("revisions/:number/rollback") { _, context in
+        group.post("revisions/:number/rollback") { request, context in
             let principal = try context.requirePrincipal()
             try principal.require(.operator, to: "rolling the firewall back")
-            try await firewall.rollback(to: try Self.revisionNumber(context), by: principal)
+            let options = try Self.changeOptions(request.uri.queryParameters)
+            try await firewall.rollback(to: try Self.revisionNumber(context), by: principal, options: options)
             let latest = try await firewall.revisions(limit: 1, before: nil)
-            return JSONBody.response(latest.first.map(Self.revisionJSON) ?? .null)
+            return firewall.answer(JSONBody.response(latest.first.map(Self.revisionJSON) ?? .null), options)
+        }
+
+        // Confirmation windows, counter reset
+        group.get("confirmations") { _, context in
+            _ = try context.requirePrincipal()
+            return JSONBody.response(JSONValue.object(["items": .array(firewall.pendingConfirmations.map(Self.confirmationJSON))]))
+        }
+        group.post("confirm") { request, context in
+            let principal = try context.requirePrincipal()
+            try Self.noQuery(request.uri.queryParameters)
+            let confirmed = try await firewall.confirm(by: principal)
+            return JSONBody.response(JSONValue.object(["confirmed": .array(confirmed.map(Self.confirmationJSON))]))
+        }
+        group.post("counters/:section/reset") { request, context in
+            let principal = try context.requirePrincipal()
+            try principal.require(.operator, to: "resetting firewall counters")
+            try Self.noQuery(request.uri.queryParameters)
+            let section = try Self.section(context)
+            try await firewall.resetCounters(section: section, by: principal)
+            return Response(status: .noContent)
         }
     }
 
@@ -263,8 +298,8 @@ struct FirewallRoutes {
             found.append(key == "before" ? .before(value) : key == "after" ? .after(value) : .position(Int(value)))
         }
         if found.count > 1 { errors.append(FieldError(field: "placement", reason: "give at most one of before, after, position")) }
-        for (key, _) in query where !["before", "after", "position"].contains(String(key)) {
-            errors.append(FieldError(field: String(key), reason: "unknown query parameter; use before, after or position"))
+        for (key, _) in query where !(placementKeys + changeKeys).contains(String(key)) {
+            errors.append(FieldError(field: String(key), reason: "unknown query parameter; use before, after, position, preview or confirm_within"))
         }
         guard errors.isEmpty else { throw PalisadeError.malformed(errors) }
         return found.first ?? .end

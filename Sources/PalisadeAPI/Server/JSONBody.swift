@@ -20,11 +20,11 @@ enum JSONBody {
         guard buffer.readableBytes > 0 else {
             throw PalisadeError.malformed([FieldError(field: "", reason: "the request body is empty; expected a JSON object")])
         }
-        let data = Data(buffer.readableBytesView)
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
+            return try JSONValue(parsing: buffer.readableBytesView)
         } catch {
-            throw PalisadeError.malformed([FieldError(field: "", reason: "the body is not valid JSON: \(describe(data))")])
+            // The reason and byte offset, e.g. "unexpected end of input; expected a value at byte 12".
+            throw PalisadeError.malformed([FieldError(field: "", reason: "the body is not valid JSON: \(error)")])
         }
     }
 
@@ -48,13 +48,12 @@ enum JSONBody {
         )
     }
 
-    /// JSONDecoder only says "not valid JSON"; JSONSerialization says what is wrong where.
-    private static func describe(_ data: Data) -> String {
-        do {
-            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-            return "unsupported JSON value"
-        } catch let error as NSError {
-            return error.userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
-        }
+    /// A JSON value written directly (no `Codable`), keys sorted so equal values give equal bodies.
+    static func response(_ value: JSONValue, status: HTTPResponse.Status = .ok, contentType: String = "application/json") -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: contentType],
+            body: .init(byteBuffer: ByteBuffer(bytes: value.serializedBytes()))
+        )
     }
 }

@@ -44,8 +44,11 @@ enum NFT {
     static let masquerade: JSONValue = .object(["masquerade": .null])
     static let counter: JSONValue = .object(["counter": .null])
 
+    static func namedCounter(_ name: String) -> JSONValue { .object(["counter": .string(name)]) }
+
     static func log(prefix: String) -> JSONValue { .object(["log": .object(["prefix": .string(prefix)])]) }
     static func goto(_ chain: String) -> JSONValue { .object(["goto": .object(["target": .string(chain)])]) }
+    static func jump(_ chain: String) -> JSONValue { .object(["jump": .object(["target": .string(chain)])]) }
 
     static func nat(_ kind: String, family: IPAddress.Family, address: IPAddress, port: PortRange?) -> JSONValue {
         var fields: [String: JSONValue] = ["family": .string(family == .v4 ? "ip" : "ip6"), "addr": .string(address.description)]
@@ -64,6 +67,13 @@ enum NFT {
             body["table"] = .string(table)
         }
         return .object(["add": .object([kind: .object(body)])])
+    }
+
+    /// The name of the object an `add` command creates (`{"add":{"set":{"name":…}}}`), if any.
+    static func objectName(_ command: JSONValue) -> String? {
+        guard case .object(let verbs) = command, case .object(let add)? = verbs["add"], let (_, body) = add.first,
+              case .object(let fields) = body, case .string(let name)? = fields["name"] else { return nil }
+        return name
     }
 
     static func deleteTable() -> JSONValue {

@@ -8,8 +8,9 @@ struct RuleCompiler {
     let sets: SetCatalog
 
     /// The expression lists (one per kernel rule) for `rule`, ending with `verdict`.
-    /// `matchNewState` adds `ct state new` for `state: new` rules (filter and log chains).
-    func expressions(for rule: Rule, verdict: [JSONValue], matchNewState: Bool) -> [[JSONValue]] {
+    /// `matchNewState` adds `ct state new` for `state: new` rules (filter and log chains);
+    /// `counter` names the rule's named counter, when hits are counted.
+    func expressions(for rule: Rule, verdict: [JSONValue], matchNewState: Bool, counter: String?) -> [[JSONValue]] {
         let inboundZone = zone(rule.inbound)
         let outboundZone = zone(rule.outbound)
         var common: [JSONValue] = []
@@ -78,7 +79,7 @@ struct RuleCompiler {
                 }
                 for schedule in scheduleVariants {
                     var expressions = common + addressMatches + layer4.expressions + schedule
-                    if policy.settings.counting { expressions.append(NFT.counter) }
+                    if let counter { expressions.append(NFT.namedCounter(counter)) }
                     if rule.log == .info || policy.settings.logActions.contains(rule.action.name) {
                         expressions.append(NFT.log(prefix: "palisade r\(rule.id) \(rule.action.name): "))
                     }

@@ -27,8 +27,9 @@ public enum RulesetCompiler {
         let policy: FirewallPolicy
         let management: ManagementEndpoint?
         let sets: SetCatalog
-        var chains: [JSONValue] = []
-        var rules: [(command: JSONValue, ruleID: Int64?)] = []
+        var chains: [CompiledRuleset.Chain] = []
+        var counters: [JSONValue] = []
+        var counted: Set<Int64> = []
 
         init(policy: FirewallPolicy, management: ManagementEndpoint?) {
             self.policy = policy
@@ -46,67 +47,78 @@ public enum RulesetCompiler {
                 natChain(.snat, hook: "postrouting", priority: 100)
                 logChain()
             }
-            var commands: [JSONValue] = [NFT.add("table", [:]), NFT.deleteTable(), NFT.add("table", [:])]
-            commands += sets.commands()
-            commands += chains
-            var ruleForCommand: [Int: Int64] = [:]
-            for (command, ruleID) in rules {
-                if let ruleID { ruleForCommand[commands.count] = ruleID }
-                commands.append(command)
-            }
-            return CompiledRuleset(commands: commands, ruleForCommand: ruleForCommand)
+            return CompiledRuleset(objects: sets.commands() + counters, chains: chains)
         }
 
         private var compiler: RuleCompiler { RuleCompiler(policy: policy, sets: sets) }
 
-        private mutating func add(_ chain: String, _ comment: String, _ expressions: [JSONValue], rule: Int64? = nil) {
-            rules.append((NFT.rule(chain: chain, comment: comment, expressions), rule))
+        /// Starts a chain; rules are added to the last chain started with that name.
+        private mutating func chain(_ definition: JSONValue, name: String) {
+            chains.append(CompiledRuleset.Chain(name: name, definition: definition, rules: [], ruleIDs: []))
         }
 
-        private mutating func addPolicyRule(_ rule: Rule, chain: String, verdict: [JSONValue], matchNewState: Bool) {
-            for expressions in compiler.expressions(for: rule, verdict: verdict, matchNewState: matchNewState) {
-                add(chain, "rule:\(rule.id)", expressions, rule: rule.id)
+        private mutating func add(_ chain: String, _ comment: String, _ expressions: [JSONValue], rule: Int64? = nil) {
+            let index = chains.lastIndex { $0.name == chain }!
+            chains[index].rules.append(NFT.rule(chain: chain, comment: comment, expressions))
+            chains[index].ruleIDs.append(rule)
+        }
+
+        /// The section's rules go into block chains that `chain` jumps to, in order (see ``RuleBlocks``).
+        private mutating func addPolicyRules(_ rules: [Rule], chain: String, matchNewState: Bool,
+                                             verdict: (Rule) -> [JSONValue], transform: (Rule) -> Rule = { $0 }) {
+            for block in RuleBlocks.split(rules) {
+                let name = "\(chain)_\(block.suffix)"
+                self.chain(NFT.chain(name), name: name)
+                add(chain, "block", [NFT.jump(name)])
+                for rule in block.rules {
+                    let counter = policy.settings.counting ? countedRule(rule.id) : nil
+                    for expressions in compiler.expressions(for: transform(rule), verdict: verdict(rule),
+                                                            matchNewState: matchNewState, counter: counter) {
+                        add(name, "rule:\(rule.id)", expressions, rule: rule.id)
+                    }
+                }
             }
+        }
+
+        /// The named counter of a policy rule, shared by every kernel rule it becomes.
+        private mutating func countedRule(_ id: Int64) -> String {
+            let name = "c\(id)"
+            if counted.insert(id).inserted { counters.append(NFT.add("counter", ["name": .string(name)])) }
+            return name
         }
 
         private mutating func filterChain(_ section: RuleSection, hook: String, policy verdict: DefaultVerdict) {
-            let chain = section.rawValue
-            let established = chain + "_est"
-            chains.append(NFT.baseChain(chain, type: "filter", hook: hook, priority: 0, policy: verdict.rawValue))
-            chains.append(NFT.chain(established))
-            antiLockout(section, chain: chain)
-            add(chain, "established", [NFT.match(NFT.ctState(), "in", NFT.set([.string("established"), .string("related")])),
-                                       NFT.goto(established)])
-            for rule in policy.rules(in: section) where rule.enabled {
-                let verdict = Self.verdict(rule.action)
-                addPolicyRule(rule, chain: chain, verdict: verdict, matchNewState: true)
-                if rule.state == .all {
-                    addPolicyRule(rule, chain: established, verdict: verdict, matchNewState: false)
-                }
-            }
+            let name = section.rawValue
+            let established = name + "_est"
+            chain(NFT.baseChain(name, type: "filter", hook: hook, priority: 0, policy: verdict.rawValue), name: name)
+            chain(NFT.chain(established), name: established)
+            antiLockout(section, chain: name)
+            add(name, "established", [NFT.match(NFT.ctState(), "in", NFT.set([.string("established"), .string("related")])),
+                                      NFT.goto(established)])
+            let rules = policy.rules(in: section).filter(\.enabled)
+            addPolicyRules(rules, chain: name, matchNewState: true) { Self.verdict($0.action) }
             if section == .forward { zonePolicies() }
+            addPolicyRules(rules.filter { $0.state == .all }, chain: established, matchNewState: false) { Self.verdict($0.action) }
             add(established, "established", [NFT.accept])
         }
 
         private mutating func natChain(_ section: RuleSection, hook: String, priority: Int) {
             let chain = section.rawValue
-            chains.append(NFT.baseChain(chain, type: "nat", hook: hook, priority: priority, policy: "accept"))
+            self.chain(NFT.baseChain(chain, type: "nat", hook: hook, priority: priority, policy: "accept"), name: chain)
             antiLockout(section, chain: chain)
-            for rule in policy.rules(in: section) where rule.enabled {
-                addPolicyRule(rule, chain: chain, verdict: Self.natVerdict(rule.action), matchNewState: false)
-            }
+            addPolicyRules(policy.rules(in: section).filter(\.enabled), chain: chain, matchNewState: false) { Self.natVerdict($0.action) }
             if section == .snat && policy.settings.automaticSNAT { automaticSNAT() }
         }
 
         private mutating func logChain() {
-            chains.append(NFT.baseChain("log", type: "filter", hook: "forward", priority: -10, policy: "accept"))
-            for rule in policy.rules(in: .log) where rule.enabled {
-                let verdict: [JSONValue] = rule.action == .markLog
-                    ? [NFT.log(prefix: "palisade log r\(rule.id): "), NFT.accept]
-                    : [NFT.accept]
+            chain(NFT.baseChain("log", type: "filter", hook: "forward", priority: -10, policy: "accept"), name: "log")
+            let verdict: (Rule) -> [JSONValue] = { rule in
+                rule.action == .markLog ? [NFT.log(prefix: "palisade log r\(rule.id): "), NFT.accept] : [NFT.accept]
+            }
+            addPolicyRules(policy.rules(in: .log).filter(\.enabled), chain: "log", matchNewState: true, verdict: verdict) { rule in
                 var quiet = rule
                 quiet.log = .none
-                addPolicyRule(quiet, chain: "log", verdict: verdict, matchNewState: true)
+                return quiet
             }
         }
 
@@ -127,7 +139,7 @@ public enum RulesetCompiler {
             for (index, zonePolicy) in policy.zonePolicies.enumerated() {
                 let rule = Rule(id: -Int64(index + 1), section: .forward, inbound: .zone(zonePolicy.from),
                                 outbound: .zone(zonePolicy.to), state: .new, log: zonePolicy.log, action: zonePolicy.verdict)
-                for expressions in compiler.expressions(for: rule, verdict: Self.verdict(rule.action), matchNewState: true) {
+                for expressions in compiler.expressions(for: rule, verdict: Self.verdict(rule.action), matchNewState: true, counter: nil) {
                     add("forward", "zone-policy:\(zonePolicy.from)-\(zonePolicy.to)", expressions.map(Self.renamedLogPrefix))
                 }
             }

@@ -68,7 +68,22 @@ public final class NFTablesKernel: RulesetKernel {
     /// `nft -j list table inet palisade`: the `{"nftables":[{"metainfo":…},{"table":…},…]}` text
     /// libnftables prints, or nil when the table does not exist.
     public func currentTable() async throws(KernelError) -> String? {
-        let command = "list table \(Self.tableFamily) \(Self.tableName)"
+        try await list("table")
+    }
+
+    /// `nft -j list counters table inet palisade`, or nil when the table does not exist.
+    public func counterListing() async throws(KernelError) -> String? {
+        try await list("counters table")
+    }
+
+    public func generation() async -> UInt32? {
+        await worker.run { namespaceFailure in
+            namespaceFailure == nil ? RulesetGeneration.read() : nil
+        }
+    }
+
+    private func list(_ what: String) async throws(KernelError) -> String? {
+        let command = "list \(what) \(Self.tableFamily) \(Self.tableName)"
         let result: Result<String?, KernelError> = await worker.run { namespaceFailure in
             if let namespaceFailure { return .failure(.unavailable(namespaceFailure)) }
             return Libnftables.run(command, dryRun: false).flatMap { run in

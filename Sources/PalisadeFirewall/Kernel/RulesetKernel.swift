@@ -22,6 +22,11 @@ public protocol RulesetKernel: Sendable {
     func check(_ json: String) async throws(KernelError)
     /// The current `inet palisade` table as libnftables JSON (`nft -j list table inet palisade`), or nil if absent.
     func currentTable() async throws(KernelError) -> String?
+    /// The named counters of `inet palisade` as libnftables JSON (`nft -j list counters table inet palisade`), or nil if the table is absent.
+    func counterListing() async throws(KernelError) -> String?
+    /// The namespace's nftables ruleset generation, which every committed transaction (anyone's)
+    /// increments; nil when it cannot be read.
+    func generation() async -> UInt32?
     /// Deletes `inet palisade` if present (used when the firewall is switched off / on uninstall); never touches other tables.
     func deleteTable() async throws(KernelError)
     /// Why the kernel cannot be used, or nil when it can (no CAP_NET_ADMIN, library missing, netlink refused...).

@@ -1,5 +1,5 @@
 import CNFTables
-import Foundation
+import PalisadeModel
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -10,14 +10,9 @@ enum ScopedDocument {
     /// Checks that `document` is `{"nftables":[ ... ]}` and that every command names the
     /// `inet palisade` table; returns the number of entries in the `nftables` array.
     static func validate(_ document: String) throws(KernelError) -> Int {
-        let decoded: Document
-        do {
-            decoded = try JSONDecoder().decode(Document.self, from: Data(document.utf8))
-        } catch {
-            throw invalid("not a libnftables JSON document {\"nftables\":[...]}: \(reason(error))", nil)
-        }
-        for (index, command) in decoded.nftables.enumerated() {
-            switch command {
+        let commands = try nftables(document)
+        for (index, command) in commands.enumerated() {
+            switch Command(command) {
             case .metainfo, .palisade:
                 continue
             case .malformed(let problem):
@@ -31,25 +26,30 @@ enum ScopedDocument {
                 throw invalid("\"\(verb)\" \"\(kind)\" names table \(named); Palisade only manages \(owner)", index)
             }
         }
-        return decoded.nftables.count
+        return commands.count
+    }
+
+    /// The entries of the document's `nftables` array. The reasons are those the decoding of
+    /// `{"nftables": [...]}` with `JSONDecoder` gave: "missing", "null at", "wrong type at".
+    private static func nftables(_ document: String) throws(KernelError) -> [JSONValue] {
+        let prefix = "not a libnftables JSON document {\"nftables\":[...]}: "
+        let value: JSONValue
+        do {
+            value = try JSONValue(parsing: document)
+        } catch {
+            throw invalid(prefix + error.description, nil)
+        }
+        guard case .object(let members) = value else { throw invalid(prefix + (value == .null ? "null at " : "wrong type at "), nil) }
+        switch members["nftables"] {
+        case .array(let commands): return commands
+        case nil: throw invalid(prefix + "missing \"nftables\"", nil)
+        case .null: throw invalid(prefix + "null at nftables", nil)
+        default: throw invalid(prefix + "wrong type at nftables", nil)
+        }
     }
 
     private static func invalid(_ message: String, _ index: Int?) -> KernelError {
         .invalidDocument(message: message, commandIndex: index)
-    }
-
-    private static func reason(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.dataCorrupted(let context): context.debugDescription
-        case DecodingError.keyNotFound(let key, _): "missing \"\(key.stringValue)\""
-        case DecodingError.typeMismatch(_, let context): "wrong type at \(path(context))"
-        case DecodingError.valueNotFound(_, let context): "null at \(path(context))"
-        default: String(describing: error)
-        }
-    }
-
-    private static func path(_ context: DecodingError.Context) -> String {
-        context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
     }
 
     /// The exact text of each entry of the top-level `nftables` array, for building prefixes.
@@ -61,56 +61,43 @@ enum ScopedDocument {
         return ranges.map { String(decoding: bytes[$0], as: UTF8.self) }
     }
 
-    private struct Document: Decodable {
-        var nftables: [Command]
-    }
-
     /// What one command touches.
-    private enum Command: Decodable {
+    private enum Command {
         case metainfo
         case palisade
         case outside(verb: String, kind: String, family: String?, table: String?)
         case malformed(String)
 
-        init(from decoder: any Decoder) throws {
-            guard let command = try? decoder.container(keyedBy: AnyKey.self) else {
+        init(_ command: JSONValue) {
+            guard case .object(let command) = command else {
                 self = .malformed("a command must be a JSON object")
                 return
             }
-            guard command.allKeys.count == 1, let verb = command.allKeys.first else {
+            guard command.count == 1, let (verb, body) = command.first else {
                 self = .malformed("a command must have exactly one key, such as \"add\" or \"delete\"")
                 return
             }
-            if verb.stringValue == "metainfo" {
+            if verb == "metainfo" {
                 self = .metainfo
                 return
             }
-            guard let objects = try? command.nestedContainer(keyedBy: AnyKey.self, forKey: verb),
-                objects.allKeys.count == 1, let kind = objects.allKeys.first
-            else {
-                self = .malformed("\"\(verb.stringValue)\" must hold exactly one object, such as \"table\" or \"rule\"")
+            guard case .object(let objects) = body, objects.count == 1, let (kind, object) = objects.first else {
+                self = .malformed("\"\(verb)\" must hold exactly one object, such as \"table\" or \"rule\"")
                 return
             }
-            let fields = try? objects.nestedContainer(keyedBy: AnyKey.self, forKey: kind)
+            // Fields that are missing or not strings count as absent.
             func string(_ name: String) -> String? {
-                (try? fields?.decodeIfPresent(String.self, forKey: AnyKey(name))) ?? nil
+                guard case .object(let fields) = object, case .string(let value) = fields[name] else { return nil }
+                return value
             }
             let family = string("family")
-            let table = kind.stringValue == "table" ? string("name") : string("table")
+            let table = kind == "table" ? string("name") : string("table")
             if family == NFTablesKernel.tableFamily, table == NFTablesKernel.tableName {
                 self = .palisade
             } else {
-                self = .outside(verb: verb.stringValue, kind: kind.stringValue, family: family, table: table)
+                self = .outside(verb: verb, kind: kind, family: family, table: table)
             }
         }
-    }
-
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(_ string: String) { stringValue = string }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
     }
 }
 

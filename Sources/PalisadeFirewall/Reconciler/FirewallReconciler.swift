@@ -1,13 +1,31 @@
 public import Logging
 import PalisadeModel
 
-/// Keeps table `inet palisade` equal to the compiled policy: applies each new ruleset, and on
-/// every `converge()` (at start, after changes, periodically) compares the kernel's table with
-/// what it last applied, restoring it when it was deleted or edited by hand.
+/// Why the kernel did not take a ruleset: libnftables' or the kernel's message, and the policy
+/// rule whose command was refused when it could be determined. Nothing was changed.
+public struct KernelRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public var ruleID: Int64?
+
+    public var description: String { message }
+}
+
+/// Keeps table `inet palisade` equal to the compiled policy.
+///
+/// A new ruleset is applied as a patch of what the kernel holds (``RulesetPatch``: only the
+/// changed blocks, sets and counters) when the kernel is known to still hold the previous one,
+/// else by replacing the whole table, carrying the named counters' values over. Either way it is
+/// one transaction.
+///
+/// The kernel is known to hold what was applied while the namespace's ruleset generation has
+/// not moved since Palisade's own commit (``RulesetGeneration``). `converge()` (at start and
+/// periodically) relies on that and lists the table only when something else committed: the
+/// table is then compared with the listing taken when it was last known good, and restored when
+/// it was deleted or edited by hand.
 ///
 /// ```swift
 /// let reconciler = FirewallReconciler(kernel: NFTablesKernel(), logger: logger)
-/// await reconciler.setDesired(RulesetCompiler.compile(policy, management: endpoint))
+/// try await reconciler.apply(RulesetCompiler.compile(policy, management: endpoint))
 /// await reconciler.converge()
 /// ```
 public actor FirewallReconciler {
@@ -27,8 +45,14 @@ public actor FirewallReconciler {
     private let kernel: (any RulesetKernel)?
     private let logger: Logger
     private let gate = AsyncMutex()
+    /// What the policy compiles to.
     private var desired: CompiledRuleset?
-    private var appliedFingerprint: String?
+    /// What the kernel holds, as far as Palisade knows (nil: unknown, replace the whole table).
+    private var inKernel: CompiledRuleset?
+    /// The ruleset generation right after Palisade's last commit.
+    private var generation: UInt32?
+    /// The listing's fingerprint while the kernel held `inKernel` (nil: not taken since the last commit).
+    private var fingerprint: String?
     private var state = "activating"
     private var messages: [String] = ["not applied yet"]
 
@@ -42,98 +66,196 @@ public actor FirewallReconciler {
         }
     }
 
-    /// Checks a ruleset against the kernel without applying it. Without a kernel there is nothing to check.
-    public func check(_ ruleset: CompiledRuleset) async throws(KernelError) {
+    /// The ruleset last made desired.
+    public var desiredRuleset: CompiledRuleset? { desired }
+
+    /// Checks the whole ruleset like `nft --check`: libnftables evaluates it and the kernel
+    /// validates the batch, which is then aborted. Without a usable kernel there is nothing to check.
+    public func check(_ ruleset: CompiledRuleset) async throws(KernelRefusal) {
         guard let kernel else { return }
-        if await kernel.unavailableReason() != nil { return }
-        try await kernel.check(ruleset.json)
+        do {
+            try await kernel.check(ruleset.json)
+        } catch {
+            if case .unavailable = error { return }
+            throw Self.refusal(error, blame: ruleset.rule(atDocumentIndex:))
+        }
     }
 
-    /// Makes `ruleset` the desired state and applies it now: only changed set elements when
-    /// nothing else changed and the kernel still holds what was last applied, else the whole table.
+    /// Why a ruleset cannot be checked with the kernel here, or nil when it can.
+    public func uncheckableReason() async -> String? {
+        guard let kernel else { return "no kernel backend configured (--firewall-backend none)" }
+        return await kernel.unavailableReason()
+    }
+
+    /// Makes `ruleset` desired and applies it now. Throws when the kernel refuses it; the kernel
+    /// and the desired ruleset are then unchanged. A kernel that cannot be used (no privilege)
+    /// is no error: the ruleset stays desired and the status says why it is not in the kernel.
+    public func apply(_ ruleset: CompiledRuleset) async throws(KernelRefusal) {
+        let outcome: Result<Void, KernelRefusal>? = try? await gate.withLock { await self.applyLocked(ruleset) }
+        try outcome?.get()
+    }
+
+    /// Like ``apply(_:)``, for callers with no one to tell of a refusal (start, restore): it is logged and shown in the status.
     public func setDesired(_ ruleset: CompiledRuleset) async {
-        // Serialised with `converge()`: the actor alone would let a check that read the old table
-        // resume after this update and "restore" the table it has just changed.
-        _ = try? await gate.withLock { await self.setDesiredLocked(ruleset) }
+        _ = try? await apply(ruleset)
     }
 
-    /// Re-applies the desired ruleset when the kernel's table differs from what was applied.
+    /// Re-applies the desired ruleset when the kernel's table differs from it.
     public func converge() async {
         _ = try? await gate.withLock { await self.convergeLocked() }
     }
 
-    private func setDesiredLocked(_ ruleset: CompiledRuleset) async {
-        let previous = desired
-        desired = ruleset
-        if let kernel, let previous, let update = ElementUpdate.between(previous, ruleset), appliedFingerprint != nil,
-           let listing = try? await kernel.currentTable(), KernelListing.fingerprint(listing) == appliedFingerprint {
-            do {
-                try await kernel.apply(update.json)
-                appliedFingerprint = (try? await kernel.currentTable()).flatMap(KernelListing.fingerprint)
-                messages = ["applied (set elements changed): rules untouched"]
-                logger.info("firewall set elements updated", metadata: ["commands": "\(update.commands.count)"])
-                return
-            } catch {
-                logger.warning("set element update failed; replacing the table", metadata: ["error": "\(error)"])
-            }
-        }
-        await applyDesired(reason: "policy changed")
-    }
-
-    private func convergeLocked() async {
-        guard let kernel, desired != nil else { return }
-        let current: String?
-        do {
-            current = try await kernel.currentTable()
-        } catch {
-            record(failed: "cannot read the kernel's table: \(error)")
-            return
-        }
-        let fingerprint = current.flatMap(KernelListing.fingerprint)
-        if fingerprint == nil || fingerprint != appliedFingerprint {
-            if appliedFingerprint != nil {
-                logger.warning("table inet palisade differs from the policy (deleted or edited by hand); restoring it")
-            }
-            await applyDesired(reason: current == nil ? "table missing" : "table changed")
-        }
-    }
-
-    /// Per-rule counters read from the kernel.
+    /// Per-rule counters read from the kernel's named counters.
     public func counters() async -> [Int64: RuleCounters] {
-        guard let kernel, let listing = try? await kernel.currentTable() else { return [:] }
+        guard let kernel, let listing = try? await kernel.counterListing() else { return [:] }
         return KernelListing.counters(listing)
+    }
+
+    /// Sets the named counters of `rules` back to zero (rules without a counter are skipped).
+    public func resetCounters(_ rules: [Int64]) async throws(KernelRefusal) {
+        let outcome: Result<Void, KernelRefusal>? = try? await gate.withLock { await self.resetLocked(rules) }
+        try outcome?.get()
     }
 
     public func components() -> [Component] {
         [Component(name: "rules-in-kernel", status: state, messages: messages)]
     }
 
-    private func applyDesired(reason: String) async {
-        guard let kernel, let ruleset = desired else { return }
-        do {
-            if let problem = await kernel.unavailableReason() { throw KernelError.unavailable(problem) }
-            try await kernel.apply(ruleset.json)
-            let listing = try? await kernel.currentTable()
-            appliedFingerprint = listing.flatMap(KernelListing.fingerprint)
-            state = "active"
-            messages = ["applied (\(reason)): \(ruleset.ruleForCommand.count) kernel rules from the policy"]
-            logger.info("firewall ruleset applied", metadata: ["reason": "\(reason)", "kernel_rules": "\(ruleset.ruleForCommand.count)"])
-        } catch let error as KernelError {
-            if case .unavailable(let why) = error {
-                state = "inactive"
-                messages = ["nftables is not usable here, rules are not in the kernel: \(why)"]
-                logger.warning("firewall not applied: nftables unavailable", metadata: ["reason": "\(why)"])
-            } else {
-                record(failed: "the kernel refused the ruleset: \(error)")
-            }
-        } catch {
-            record(failed: "\(error)")
+    // MARK: Under the gate
+
+    private func applyLocked(_ ruleset: CompiledRuleset) async -> Result<Void, KernelRefusal> {
+        guard let kernel else {
+            desired = ruleset
+            return .success(())
         }
+        if let current = inKernel, let known = generation, let patch = RulesetPatch.between(current, ruleset),
+           await kernel.generation() == known {
+            if patch.commands.isEmpty {
+                desired = ruleset
+                return .success(())
+            }
+            do {
+                try await kernel.apply(patch.json)
+                desired = ruleset
+                await committed(ruleset)
+                active("applied \(patch.commands.count) changed commands in place: \(ruleset.ruleForCommand.count) kernel rules from the policy")
+                logger.info("firewall ruleset patched", metadata: ["commands": "\(patch.commands.count)"])
+                return .success(())
+            } catch {
+                // Refused against what the kernel really holds: replacing the table decides.
+                logger.warning("firewall patch refused; replacing the table", metadata: ["error": "\(error)"])
+            }
+        }
+        return await replaceTable(with: ruleset, reason: "policy changed")
     }
 
-    private func record(failed message: String) {
+    private func convergeLocked() async {
+        guard let kernel, let desired else { return }
+        let now = await kernel.generation()
+        if let now, now == generation, inKernel == desired {
+            // Nothing committed since our own commit: take the fingerprint for later comparisons
+            // if it is missing, and keep it only if nothing committed while listing.
+            if fingerprint == nil, let listing = try? await kernel.currentTable(), await kernel.generation() == now {
+                fingerprint = KernelListing.fingerprint(listing)
+            }
+            return
+        }
+        let listing: String?
+        do {
+            listing = try await kernel.currentTable()
+        } catch {
+            if case .unavailable(let why) = error { inactive(why) } else { failed("cannot read the kernel's table: \(error)") }
+            return
+        }
+        if let listing, inKernel == desired, let fingerprint, KernelListing.fingerprint(listing) == fingerprint {
+            generation = now  // another table changed; ours is intact
+            return
+        }
+        if inKernel != nil {
+            logger.warning("table inet palisade differs from the policy (deleted, edited by hand, or changed while unwatched); restoring it")
+        }
+        _ = await replaceTable(with: desired, reason: listing == nil ? "table missing" : "table changed")
+    }
+
+    private func resetLocked(_ rules: [Int64]) async -> Result<Void, KernelRefusal> {
+        guard let kernel, let current = inKernel else { return .success(()) }
+        let existing = Set(current.objects.compactMap(NFT.objectName))
+        let commands: [JSONValue] = rules.map { "c\($0)" }.filter(existing.contains).map { name in
+            .object(["reset": .object(["counter": .object([
+                "family": .string(NFT.family), "table": .string(NFT.table), "name": .string(name),
+            ])])])
+        }
+        guard !commands.isEmpty else { return .success(()) }
+        let before = await kernel.generation()
+        do {
+            try await kernel.apply(CompiledRuleset.json(commands))
+        } catch {
+            return .failure(Self.refusal(error, blame: { _ in nil }))
+        }
+        if before == generation { generation = await kernel.generation() }
+        return .success(())
+    }
+
+    /// Replaces the whole table, carrying the current counter values into the new named counters.
+    private func replaceTable(with ruleset: CompiledRuleset, reason: String) async -> Result<Void, KernelRefusal> {
+        guard let kernel else { return .success(()) }
+        var commands = ruleset.commands
+        if ruleset.objects.contains(where: { NFT.objectName($0)?.first == "c" }),
+           let listing = try? await kernel.counterListing() {
+            commands = KernelListing.seedingCounters(commands, from: listing)
+        }
+        do {
+            try await kernel.apply(CompiledRuleset.json(commands))
+        } catch {
+            if case .unavailable(let why) = error {
+                desired = ruleset
+                inactive(why)
+                return .success(())
+            }
+            let refusal = Self.refusal(error, blame: ruleset.rule(atDocumentIndex:))
+            if desired == nil || desired == ruleset { failed("the kernel refused the ruleset: \(refusal)") }
+            return .failure(refusal)
+        }
+        desired = ruleset
+        await committed(ruleset)
+        if generation == nil, let listing = try? await kernel.currentTable() {
+            fingerprint = KernelListing.fingerprint(listing)  // no generation to rely on: compare listings
+        }
+        active("applied (\(reason)): \(ruleset.ruleForCommand.count) kernel rules from the policy")
+        logger.info("firewall ruleset applied", metadata: ["reason": "\(reason)", "kernel_rules": "\(ruleset.ruleForCommand.count)"])
+        return .success(())
+    }
+
+    /// Records what the kernel now holds and the generation of that commit.
+    private func committed(_ ruleset: CompiledRuleset) async {
+        inKernel = ruleset
+        fingerprint = nil
+        generation = await kernel?.generation()
+    }
+
+    private func active(_ message: String) {
+        state = "active"
+        messages = [message]
+    }
+
+    private func inactive(_ why: String) {
+        state = "inactive"
+        messages = ["nftables is not usable here, rules are not in the kernel: \(why)"]
+        logger.warning("firewall not applied: nftables unavailable", metadata: ["reason": "\(why)"])
+    }
+
+    private func failed(_ message: String) {
         state = "failed"
         messages = [message]
         logger.error("firewall apply failed", metadata: ["error": "\(message)"])
+    }
+
+    private static func refusal(_ error: KernelError, blame: (Int) -> Int64?) -> KernelRefusal {
+        switch error {
+        case .refused(let message, let index), .invalidDocument(let message, let index):
+            KernelRefusal(message: message, ruleID: index.flatMap(blame))
+        case .unavailable(let why):
+            KernelRefusal(message: "nftables unavailable: \(why)", ruleID: nil)
+        }
     }
 }

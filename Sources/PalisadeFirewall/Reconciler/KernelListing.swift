@@ -31,24 +31,43 @@ public enum KernelListing {
         }
     }
 
-    /// Packets and bytes per policy rule (summed over the kernel rules it became).
+    /// Packets and bytes per policy rule, from `list counters`: rule N counts into counter `cN`.
     public static func counters(_ listing: String) -> [Int64: RuleCounters] {
+        var result: [Int64: RuleCounters] = [:]
+        for (name, values) in namedCounters(listing) where name.first == "c" {
+            if let id = Int64(name.dropFirst()) { result[id] = values }
+        }
+        return result
+    }
+
+    /// The batch with each `add counter` starting from the value the kernel holds for that name,
+    /// so replacing the table does not reset the hit counts.
+    static func seedingCounters(_ commands: [JSONValue], from listing: String) -> [JSONValue] {
+        let values = namedCounters(listing)
+        guard !values.isEmpty else { return commands }
+        return commands.map { command in
+            guard case .object(var verbs) = command, case .object(var add)? = verbs["add"],
+                  case .object(var counter)? = add["counter"], case .string(let name)? = counter["name"],
+                  let value = values[name] else { return command }
+            counter["packets"] = .integer(value.packets)
+            counter["bytes"] = .integer(value.bytes)
+            add["counter"] = .object(counter)
+            verbs["add"] = .object(add)
+            return .object(verbs)
+        }
+    }
+
+    private static func namedCounters(_ listing: String) -> [String: RuleCounters] {
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(listing.utf8)),
               case .object(let root) = value, case .array(let items)? = root["nftables"]
         else { return [:] }
-        var result: [Int64: RuleCounters] = [:]
+        var result: [String: RuleCounters] = [:]
         for item in items {
-            guard case .object(let fields) = item, case .object(let rule)? = fields["rule"],
-                  case .string(let comment)? = rule["comment"], comment.hasPrefix("rule:"),
-                  let id = Int64(comment.dropFirst(5)), case .array(let expressions)? = rule["expr"]
+            guard case .object(let fields) = item, case .object(let counter)? = fields["counter"],
+                  case .string(let name)? = counter["name"],
+                  case .integer(let packets)? = counter["packets"], case .integer(let bytes)? = counter["bytes"]
             else { continue }
-            for expression in expressions {
-                guard case .object(let statement) = expression, case .object(let counter)? = statement["counter"] else { continue }
-                var total = result[id] ?? RuleCounters(packets: 0, bytes: 0)
-                if case .integer(let packets)? = counter["packets"] { total.packets += packets }
-                if case .integer(let bytes)? = counter["bytes"] { total.bytes += bytes }
-                result[id] = total
-            }
+            result[name] = RuleCounters(packets: packets, bytes: bytes)
         }
         return result
     }

@@ -9,22 +9,32 @@ public enum JSONValue: Sendable, Equatable, Codable {
     case array([JSONValue])
     case object([String: JSONValue])
 
+    /// Whole documents are better read with `init(parsing:)`. This initializer is for a
+    /// `JSONValue` inside a `Codable` type: a decoder can only be asked for a kind and fail, so
+    /// the kinds are tried most common first (objects and strings fail least often), and
+    /// containers are probed with `container(keyedBy:)`/`unkeyedContainer()`, which for
+    /// `JSONDecoder` cost no thrown error when they succeed.
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
+        let single = try decoder.singleValueContainer()
+        if single.decodeNil() {
             self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Int64.self) {
-            self = .integer(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
+        } else if (try? decoder.container(keyedBy: AnyCodingKey.self)) != nil {
+            // Decoded as a dictionary, not member by member, so that a key decoding strategy
+            // leaves the keys as they are (as it always has).
+            self = .object(try single.decode([String: JSONValue].self))
+        } else if let value = try? single.decode(String.self) {
             self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
+        } else if var elements = try? decoder.unkeyedContainer() {
+            var array: [JSONValue] = []
+            if let count = elements.count { array.reserveCapacity(count) }
+            while !elements.isAtEnd { array.append(try elements.decode(JSONValue.self)) }
+            self = .array(array)
+        } else if let value = try? single.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? single.decode(Int64.self) {
+            self = .integer(value)
         } else {
-            self = .object(try container.decode([String: JSONValue].self))
+            self = .number(try single.decode(Double.self))
         }
     }
 
@@ -52,4 +62,11 @@ public enum JSONValue: Sendable, Equatable, Codable {
         case .object: "an object"
         }
     }
+}
+
+private struct AnyCodingKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
 }

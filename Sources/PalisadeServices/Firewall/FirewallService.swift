@@ -1,6 +1,7 @@
 public import PalisadeFirewall
 public import PalisadeModel
 public import PalisadeStore
+import Logging
 import SQLKit
 import Synchronization
 
@@ -17,9 +18,12 @@ public final class FirewallService: Sendable {
     private let current: Mutex<FirewallPolicy>
     /// Changes run one at a time: each is computed from the policy the previous one left.
     let changes = AsyncMutex()
+    let confirmations = Confirmations()
+    let logger: Logger
 
     init(store: Store, audit: AuditTrail, clock: WallClock, reconciler: FirewallReconciler,
-         management: ManagementEndpoint?, policy: FirewallPolicy) {
+         management: ManagementEndpoint?, policy: FirewallPolicy, logger: Logger) {
+        self.logger = logger
         self.store = store
         self.audit = audit
         self.clock = clock
@@ -42,16 +46,18 @@ public final class FirewallService: Sendable {
     /// The ruleset the current policy compiles to.
     public func compiled() -> CompiledRuleset { RulesetCompiler.compile(policy, management: management) }
 
-    /// Applies the stored policy (at start) and checks the kernel against it.
+    /// Applies the stored policy (at start) and restarts the timers of changes awaiting confirmation.
     public func start() async {
         await reconciler.setDesired(compiled())
+        let pending = (try? await store.read { try await Confirmations.load(on: $0) }) ?? []
+        for entry in pending { scheduleExpiry(entry) }
     }
 
     // MARK: Objects
 
-    public func createObject(_ object: PolicyObject, by principal: Principal) async throws -> PolicyObject {
+    public func createObject(_ object: PolicyObject, by principal: Principal, options: ChangeOptions = .apply) async throws -> PolicyObject {
         try principal.require(.operator, to: "changing the firewall")
-        return try await change(by: principal, summary: "add \(object.kind.rawValue) '\(object.name)'") { policy, db in
+        return try await change(by: principal.actor, options: options, summary: "add \(object.kind.rawValue) '\(object.name)'") { policy, db in
             var created = object
             created.id = try await FirewallRecords.insertObject(object, on: db)
             try Self.check(PolicyValidator.check(created, in: policy))
@@ -60,9 +66,9 @@ public final class FirewallService: Sendable {
         }
     }
 
-    public func updateObject(_ object: PolicyObject, by principal: Principal) async throws -> PolicyObject {
+    public func updateObject(_ object: PolicyObject, by principal: Principal, options: ChangeOptions = .apply) async throws -> PolicyObject {
         try principal.require(.operator, to: "changing the firewall")
-        return try await change(by: principal, summary: "change \(object.kind.rawValue) '\(object.name)'") { policy, db in
+        return try await change(by: principal.actor, options: options, summary: "change \(object.kind.rawValue) '\(object.name)'") { policy, db in
             guard let old = policy.objects[object.id] else { throw PalisadeError(.notFound, "no object \(object.id)") }
             if old.kind != object.kind, !PolicyValidator.users(of: object.id, in: policy).isEmpty {
                 throw PalisadeError.invalid([FieldError(field: "type", reason: "is \(old.kind.rawValue) and in use; a used object keeps its type")])
@@ -77,10 +83,10 @@ public final class FirewallService: Sendable {
         }
     }
 
-    public func deleteObject(id: Int64, by principal: Principal) async throws {
+    public func deleteObject(id: Int64, by principal: Principal, options: ChangeOptions = .apply) async throws {
         try principal.require(.operator, to: "changing the firewall")
         let name = policy.objects[id]?.name ?? "\(id)"
-        _ = try await change(by: principal, summary: "delete object '\(name)'") { policy, db in
+        _ = try await change(by: principal.actor, options: options, summary: "delete object '\(name)'") { policy, db in
             guard let old = policy.objects[id] else { throw PalisadeError(.notFound, "no object \(id)") }
             let users = PolicyValidator.users(of: id, in: policy)
             guard users.isEmpty else {
@@ -94,9 +100,9 @@ public final class FirewallService: Sendable {
 
     // MARK: Rules
 
-    public func createRule(_ rule: Rule, at placement: Placement, by principal: Principal) async throws -> Rule {
+    public func createRule(_ rule: Rule, at placement: Placement, by principal: Principal, options: ChangeOptions = .apply) async throws -> Rule {
         try principal.require(.operator, to: "changing the firewall")
-        return try await change(by: principal, summary: "add \(rule.section.rawValue) rule") { policy, db in
+        return try await change(by: principal.actor, options: options, summary: "add \(rule.section.rawValue) rule") { policy, db in
             try Self.check(PolicyValidator.check(rule, in: policy))
             let previous = policy.rules(in: rule.section).map(\.id)
             var created = rule
@@ -110,9 +116,9 @@ public final class FirewallService: Sendable {
         }
     }
 
-    public func updateRule(_ rule: Rule, by principal: Principal) async throws -> Rule {
+    public func updateRule(_ rule: Rule, by principal: Principal, options: ChangeOptions = .apply) async throws -> Rule {
         try principal.require(.operator, to: "changing the firewall")
-        return try await change(by: principal, summary: "change \(rule.section.rawValue) rule \(rule.id)") { policy, db in
+        return try await change(by: principal.actor, options: options, summary: "change \(rule.section.rawValue) rule \(rule.id)") { policy, db in
             guard let index = policy.rules.firstIndex(where: { $0.id == rule.id && $0.section == rule.section }) else {
                 throw PalisadeError(.notFound, "no rule \(rule.id) in section \(rule.section.rawValue)")
             }
@@ -126,9 +132,9 @@ public final class FirewallService: Sendable {
         }
     }
 
-    public func deleteRule(section: RuleSection, id: Int64, by principal: Principal) async throws {
+    public func deleteRule(section: RuleSection, id: Int64, by principal: Principal, options: ChangeOptions = .apply) async throws {
         try principal.require(.operator, to: "changing the firewall")
-        _ = try await change(by: principal, summary: "delete \(section.rawValue) rule \(id)") { policy, db in
+        _ = try await change(by: principal.actor, options: options, summary: "delete \(section.rawValue) rule \(id)") { policy, db in
             guard let old = policy.rules.first(where: { $0.id == id && $0.section == section }) else {
                 throw PalisadeError(.notFound, "no rule \(id) in section \(section.rawValue)")
             }
@@ -140,9 +146,9 @@ public final class FirewallService: Sendable {
         }
     }
 
-    public func moveRule(section: RuleSection, id: Int64, to placement: Placement, by principal: Principal) async throws -> Rule {
+    public func moveRule(section: RuleSection, id: Int64, to placement: Placement, by principal: Principal, options: ChangeOptions = .apply) async throws -> Rule {
         try principal.require(.operator, to: "changing the firewall")
-        return try await change(by: principal, summary: "move \(section.rawValue) rule \(id)") { policy, db in
+        return try await change(by: principal.actor, options: options, summary: "move \(section.rawValue) rule \(id)") { policy, db in
             let previous = policy.rules(in: section).map(\.id)
             guard previous.contains(id) else { throw PalisadeError(.notFound, "no rule \(id) in section \(section.rawValue)") }
             let order = try Self.ordered("placement") { () throws(FieldReason) in try RuleOrdering.moving(id, in: previous, to: placement) }
@@ -152,9 +158,9 @@ public final class FirewallService: Sendable {
         }
     }
 
-    public func reorder(section: RuleSection, ids: [Int64], by principal: Principal) async throws {
+    public func reorder(section: RuleSection, ids: [Int64], by principal: Principal, options: ChangeOptions = .apply) async throws {
         try principal.require(.operator, to: "changing the firewall")
-        _ = try await change(by: principal, summary: "reorder \(section.rawValue)") { policy, db in
+        _ = try await change(by: principal.actor, options: options, summary: "reorder \(section.rawValue)") { policy, db in
             let previous = policy.rules(in: section).map(\.id)
             let order = try Self.ordered("ids") { () throws(FieldReason) in try RuleOrdering.reordering(previous, to: ids) }
             try await Self.reorder(&policy, section: section, order: order, previous: previous, on: db)
@@ -164,9 +170,9 @@ public final class FirewallService: Sendable {
 
     // MARK: Settings and zone policies
 
-    public func updateSettings(_ settings: FirewallSettings, by principal: Principal) async throws -> FirewallSettings {
+    public func updateSettings(_ settings: FirewallSettings, by principal: Principal, options: ChangeOptions = .apply) async throws -> FirewallSettings {
         try principal.require(.operator, to: "changing the firewall")
-        return try await change(by: principal, summary: "change settings") { policy, db in
+        return try await change(by: principal.actor, options: options, summary: "change settings") { policy, db in
             let old = policy.settings
             policy.settings = settings
             try await FirewallRecords.saveSettings(settings, on: db)
@@ -174,9 +180,9 @@ public final class FirewallService: Sendable {
         }
     }
 
-    public func updateZonePolicies(_ zonePolicies: [ZonePolicy], by principal: Principal) async throws -> [ZonePolicy] {
+    public func updateZonePolicies(_ zonePolicies: [ZonePolicy], by principal: Principal, options: ChangeOptions = .apply) async throws -> [ZonePolicy] {
         try principal.require(.operator, to: "changing the firewall")
-        return try await change(by: principal, summary: "change zone policies") { policy, db in
+        return try await change(by: principal.actor, options: options, summary: "change zone policies") { policy, db in
             var problems: [FieldError] = []
             for (index, zonePolicy) in zonePolicies.enumerated() {
                 for (field, id) in [("from", zonePolicy.from), ("to", zonePolicy.to)] {
@@ -197,9 +203,13 @@ public final class FirewallService: Sendable {
     // MARK: Revisions
 
     /// Makes the policy what it was at revision `number`, as a new revision (itself undoable).
-    public func rollback(to number: Int64, by principal: Principal) async throws {
+    public func rollback(to number: Int64, by principal: Principal, options: ChangeOptions = .apply) async throws {
         try principal.require(.operator, to: "rolling the firewall back")
-        _ = try await change(by: principal, summary: "roll back to revision \(number)") { policy, db in
+        try await rollback(to: number, by: principal.actor, options: options, summary: "roll back to revision \(number)")
+    }
+
+    func rollback(to number: Int64, by actor: Actor, options: ChangeOptions = .apply, summary: String) async throws {
+        _ = try await change(by: actor, options: options, summary: summary) { policy, db in
             let target = try await Self.policy(at: number, from: policy, on: db)
             try await FirewallRecords.replace(policy, with: target, on: db)
             let entries = RevisionChanges.entries(from: policy, to: target)
@@ -215,63 +225,153 @@ public final class FirewallService: Sendable {
         return revision
     }
 
+    // MARK: Confirmation windows
+
+    /// The changes applied with a confirmation window and not confirmed yet.
+    public var pendingConfirmations: [PendingConfirmation] { confirmations.pending }
+
+    /// Confirms every change awaiting confirmation; 409 when none is.
+    public func confirm(by principal: Principal) async throws -> [PendingConfirmation] {
+        try principal.require(.operator, to: "confirming firewall changes")
+        return try await changes.withLock {
+            let pending = self.confirmations.pending
+            guard !pending.isEmpty else { throw PalisadeError(.conflict, "no firewall change awaits confirmation") }
+            let numbers = pending.map { "\($0.revision)" }.joined(separator: ", ")
+            try await self.store.write { db in
+                try await self.confirmations.save([], on: db)
+                try await self.audit.record("firewall.confirm", target: "revision:\(pending.last!.revision)",
+                                            detail: "confirmed revisions \(numbers)", by: principal.actor, on: db)
+            }
+            self.confirmations.dropAll()
+            return pending
+        }
+    }
+
+    private func scheduleExpiry(_ entry: PendingConfirmation) {
+        confirmations.schedule(entry, now: clock.now()) { [weak self] revision in
+            await self?.expire(revision)
+        }
+    }
+
+    /// Reverts an unconfirmed change (and every later one, made on top of it): the policy becomes
+    /// what it was before `revision`, as a new revision by `palisade`.
+    private func expire(_ revision: Int64) async {
+        guard let entry = confirmations.entry(revision) else { return }
+        let system = Actor(name: "palisade", address: "local", requestID: nil)
+        let summary = "automatic revert: revision \(revision) by \(entry.author) was not confirmed within \(entry.window) s"
+        do {
+            _ = try await change(by: system, summary: summary) { policy, db in
+                guard self.confirmations.entry(revision) != nil else { return ((), []) }  // confirmed meanwhile
+                let target = try await Self.policy(at: revision - 1, from: policy, on: db)
+                try await FirewallRecords.replace(policy, with: target, on: db)
+                try await self.confirmations.save(self.confirmations.pending.filter { $0.revision < revision }, on: db)
+                let entries = RevisionChanges.entries(from: policy, to: target)
+                policy = target
+                return ((), entries)
+            }
+            confirmations.drop(from: revision)
+            logger.warning("firewall change reverted: not confirmed in time", metadata: ["revision": "\(revision)", "author": "\(entry.author)"])
+        } catch {
+            // Left pending: the next start tries again.
+            logger.error("automatic revert failed", metadata: ["revision": "\(revision)", "error": "\(error)"])
+        }
+    }
+
+    // MARK: Counters
+
+    /// Packets and bytes of each rule of `section`, in rule order (zero when not counted).
+    public func counters(section: RuleSection) async -> [(Int64, RuleCounters)] {
+        let all = await reconciler.counters()
+        return policy.rules(in: section).map { ($0.id, all[$0.id] ?? RuleCounters(packets: 0, bytes: 0)) }
+    }
+
+    /// Sets the counters of every rule of `section` back to zero.
+    public func resetCounters(section: RuleSection, by principal: Principal) async throws {
+        try principal.require(.operator, to: "resetting firewall counters")
+        do {
+            try await reconciler.resetCounters(policy.rules(in: section).map(\.id))
+        } catch {
+            throw PalisadeError(.conflict, "the kernel refused to reset the counters: \(error.message)")
+        }
+        try await store.write { db in
+            try await self.audit.record("firewall.counters.reset", target: "section:\(section.rawValue)", by: principal.actor, on: db)
+        }
+    }
+
     // MARK: Reading
 
     public func revisions(limit: Int, before: Int64?) async throws -> [FirewallRevision] {
         try await store.read { try await RevisionRecords.list(limit: limit, before: before, on: $0) }
     }
 
-    public func counters(section: RuleSection) async -> [(Int64, RuleCounters)] {
-        let all = await reconciler.counters()
-        return policy.rules(in: section).map { ($0.id, all[$0.id] ?? RuleCounters(packets: 0, bytes: 0)) }
-    }
-
     // MARK: The change pipeline
 
-    /// Runs `mutate` on a copy of the policy inside a write transaction; checks the result with
-    /// the kernel before committing; then keeps it and applies it. Any throw leaves nothing behind.
-    private func change<T: Sendable>(
-        by principal: Principal, summary: String,
+    /// Runs `mutate` on a copy of the policy inside a write transaction, compiles the result and
+    /// applies it to the kernel before committing: a ruleset the kernel refuses rolls the
+    /// transaction back, so nothing is half-written. A preview stops after the kernel's check
+    /// and rolls back; a change with a confirmation window is applied and reverted later unless
+    /// confirmed. Any throw leaves nothing behind.
+    func change<T: Sendable>(
+        by actor: Actor, options: ChangeOptions = .apply, summary: String,
         _ mutate: @escaping @Sendable (inout FirewallPolicy, any SQLDatabase) async throws -> (T, [JSONValue])
     ) async throws -> T {
         try await changes.withLock {
             let before = self.policy
             let management = self.management
             let reconciler = self.reconciler
-            // The ruleset the kernel checked is the one applied: compiling a large policy is not free.
-            let (result, next, ruleset) = try await self.store.write { db -> (T, FirewallPolicy, CompiledRuleset?) in
-                var policy = before
-                let (result, entries) = try await mutate(&policy, db)
-                // A change that changes nothing (a move next to itself, the same settings) is no revision.
-                if policy == before { return (result, policy, nil) }
-                let ruleset = RulesetCompiler.compile(policy, management: management)
-                do {
-                    try await reconciler.check(ruleset)
-                } catch let error as KernelError {
-                    throw Self.refusal(error, ruleset: ruleset)
+            let previousRuleset = await reconciler.desiredRuleset
+            let applied = Mutex(false)
+            let awaiting = Mutex<PendingConfirmation?>(nil)
+            let outcome: (T, FirewallPolicy, Int64?)
+            do {
+                outcome = try await self.store.write { db -> (T, FirewallPolicy, Int64?) in
+                    var policy = before
+                    let (result, entries) = try await mutate(&policy, db)
+                    let ruleset = RulesetCompiler.compile(policy, management: management)
+                    if options.preview {
+                        throw await FirewallPreview.checking(ruleset, summary: summary, changes: policy == before ? [] : entries,
+                                                             with: reconciler)
+                    }
+                    // A change that changes nothing (a move next to itself, the same settings) is no revision.
+                    if policy == before { return (result, policy, nil) }
+                    let number = try await RevisionRecords.append(author: actor.name, at: self.clock.now(),
+                                                                  summary: summary, changes: .array(entries), on: db)
+                    try await self.audit.record("firewall.change", target: "revision:\(number)", detail: summary, by: actor, on: db)
+                    if let seconds = options.confirmWithin {
+                        let entry = PendingConfirmation(revision: number, author: actor.name,
+                                                        deadline: self.clock.now().adding(seconds: seconds), window: seconds)
+                        try await self.confirmations.save(self.confirmations.pending + [entry], on: db)
+                        awaiting.withLock { $0 = entry }
+                    }
+                    do {
+                        try await reconciler.apply(ruleset)
+                    } catch let refusal as KernelRefusal {
+                        throw Self.refusal(refusal)
+                    }
+                    applied.withLock { $0 = true }
+                    return (result, policy, number)
                 }
-                let number = try await RevisionRecords.append(author: principal.account.name.value, at: self.clock.now(),
-                                                              summary: summary, changes: .array(entries), on: db)
-                try await self.audit.record("firewall.change", target: "revision:\(number)", detail: summary, by: principal.actor, on: db)
-                return (result, policy, ruleset)
+            } catch {
+                // The kernel took the ruleset but the store could not commit: put the old one back.
+                if applied.withLock({ $0 }), let previousRuleset { await reconciler.setDesired(previousRuleset) }
+                throw error
             }
-            guard let ruleset else { return result }
+            let (result, next, number) = outcome
+            guard number != nil else { return result }
             self.current.withLock { $0 = next }
-            await reconciler.setDesired(ruleset)
+            if let entry = awaiting.withLock({ $0 }) {
+                self.scheduleExpiry(entry)
+                options.receipt.record(entry)
+            }
             return result
         }
     }
 
-    private static func refusal(_ error: KernelError, ruleset: CompiledRuleset) -> PalisadeError {
-        switch error {
-        case .refused(let message, let index), .invalidDocument(let message, let index):
-            if let index, let rule = ruleset.rule(atDocumentIndex: index) {
-                return PalisadeError.invalid([FieldError(field: "rule \(rule)", reason: "the kernel refused it: \(message)")])
-            }
-            return PalisadeError.invalid([FieldError(field: "", reason: "the kernel refused the ruleset: \(message)")])
-        case .unavailable:
-            return PalisadeError(.conflict, "\(error)")
+    private static func refusal(_ refusal: KernelRefusal) -> PalisadeError {
+        if let rule = refusal.ruleID {
+            return PalisadeError.invalid([FieldError(field: "rule \(rule)", reason: "the kernel refused it: \(refusal.message)")])
         }
+        return PalisadeError.invalid([FieldError(field: "", reason: "the kernel refused the ruleset: \(refusal.message)")])
     }
 
     private static func check(_ problems: [FieldError]) throws(PalisadeError) {

@@ -127,7 +127,13 @@ public enum FirewallRecords {
         try await saveState("zone_policies", SettingsJSON.encode(policies), on: db)
     }
 
-    private static func saveState(_ key: String, _ body: JSONValue, on db: any SQLDatabase) async throws {
+    /// A value kept beside the policy (`fw_state`), such as the changes awaiting confirmation.
+    public static func state(_ key: String, on db: any SQLDatabase) async throws -> JSONValue? {
+        guard let row = try await db.select().column("body").from("fw_state").where("key", .equal, key).first() else { return nil }
+        return try JSONText.decode(try row.decode(column: "body", as: String.self))
+    }
+
+    public static func saveState(_ key: String, _ body: JSONValue, on db: any SQLDatabase) async throws {
         try await db.delete(from: "fw_state").where("key", .equal, key).run()
         try await db.insert(into: "fw_state").columns("key", "body").values(SQLBind(key), SQLBind(JSONText.encode(body))).run()
     }
@@ -190,12 +196,10 @@ public enum RevisionRecords {
 /// JSON text for columns, with sorted keys so equal values store equal text.
 enum JSONText {
     static func encode(_ value: JSONValue) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+        value.serialized()
     }
 
     static func decode(_ text: String) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        try JSONValue(parsing: text)
     }
 }

@@ -60,6 +60,7 @@ struct RulesCommand: AsyncParsableCommand {
         @Option(help: "Place after this rule id.") var after: Int?
         @Option(help: "Place before this rule id.") var before: Int?
         @Option(help: "Place at this 1-based position.") var position: Int?
+        @OptionGroup var change: ChangeFlags
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
@@ -87,7 +88,8 @@ struct RulesCommand: AsyncParsableCommand {
             if let comment { body["comment"] = comment }
             var query = ""
             if let after { query = "?after=\(after)" } else if let before { query = "?before=\(before)" } else if let position { query = "?position=\(position)" }
-            let created = try await server.client().expect("POST", "/v1/firewall/rules/\(section)\(query)", body: body).object
+            guard let reply = try await change.send("POST", "/v1/firewall/rules/\(section)\(query)", body: body, server: server) else { return }
+            let created = reply.object
             if server.json { return printJSON(created) }
             print("rule \(created["id"] ?? "?") added to \(section) at position \(created["position"] ?? "?")")
         }
@@ -100,6 +102,7 @@ struct RulesCommand: AsyncParsableCommand {
         @Option(help: "Place after this rule id.") var after: Int?
         @Option(help: "Place before this rule id.") var before: Int?
         @Option(help: "Place at this 1-based position.") var position: Int?
+        @OptionGroup var change: ChangeFlags
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
@@ -107,7 +110,8 @@ struct RulesCommand: AsyncParsableCommand {
             if let after { body["after"] = after }
             if let before { body["before"] = before }
             if let position { body["position"] = position }
-            let moved = try await server.client().expect("POST", "/v1/firewall/rules/\(section)/\(id)/move", body: body).object
+            guard let reply = try await change.send("POST", "/v1/firewall/rules/\(section)/\(id)/move", body: body, server: server) else { return }
+            let moved = reply.object
             if server.json { return printJSON(moved) }
             print("rule \(id) is now at position \(moved["position"] ?? "?") in \(section)")
         }
@@ -117,36 +121,38 @@ struct RulesCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Enable a rule.")
         @Argument(help: "Section.") var section: String
         @Argument(help: "Rule id.") var id: Int
+        @OptionGroup var change: ChangeFlags
         @OptionGroup var server: ServerOptions
-        func run() async throws { try await RulesCommand.setEnabled(true, section: section, id: id, server: server) }
+        func run() async throws { try await RulesCommand.setEnabled(true, section: section, id: id, change: change, server: server) }
     }
 
     struct Disable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Disable a rule (it stays in place).")
         @Argument(help: "Section.") var section: String
         @Argument(help: "Rule id.") var id: Int
+        @OptionGroup var change: ChangeFlags
         @OptionGroup var server: ServerOptions
-        func run() async throws { try await RulesCommand.setEnabled(false, section: section, id: id, server: server) }
+        func run() async throws { try await RulesCommand.setEnabled(false, section: section, id: id, change: change, server: server) }
     }
 
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a rule.")
         @Argument(help: "Section.") var section: String
         @Argument(help: "Rule id.") var id: Int
+        @OptionGroup var change: ChangeFlags
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
-            _ = try await server.client().expect("DELETE", "/v1/firewall/rules/\(section)/\(id)")
+            guard try await change.send("DELETE", "/v1/firewall/rules/\(section)/\(id)", server: server) != nil else { return }
             if !server.json { print("rule \(id) deleted from \(section)") }
         }
     }
 
-    static func setEnabled(_ enabled: Bool, section: String, id: Int, server: ServerOptions) async throws {
-        let client = try server.client()
-        var rule = try await client.expect("GET", "/v1/firewall/rules/\(section)/\(id)").object
+    static func setEnabled(_ enabled: Bool, section: String, id: Int, change: ChangeFlags, server: ServerOptions) async throws {
+        var rule = try await server.client().expect("GET", "/v1/firewall/rules/\(section)/\(id)").object
         for key in ["id", "position"] { rule[key] = nil }
         rule["enabled"] = enabled
-        _ = try await client.expect("PUT", "/v1/firewall/rules/\(section)/\(id)", body: rule)
+        guard try await change.send("PUT", "/v1/firewall/rules/\(section)/\(id)", body: rule, server: server) != nil else { return }
         if !server.json { print("rule \(id) \(enabled ? "enabled" : "disabled")") }
     }
 
