@@ -184,4 +184,31 @@ struct CLITests {
         let ruleset = try cli("ruleset", "--preview")
         #expect(ruleset.status == 0 && ruleset.stdout.contains("\"nftables\""))
     }
+
+    @Test("safe apply from the CLI: --preview changes nothing, --confirm-within then confirm, counters --reset")
+    func safeApplyCommands() async throws {
+        let daemon = try await Daemon.start()
+        defer { daemon.stopAndClean() }
+        let token = try await daemon.initialise()
+        let env = ["PALISADE_SERVER": daemon.baseURL.absoluteString, "PALISADE_TOKEN": token]
+        func cli(_ arguments: String...) throws -> CLI.Result { try CLI.run(arguments, environment: env) }
+
+        let preview = try cli("rules", "add", "input", "--action", "drop", "--protocol", "tcp", "--dport", "22", "--preview")
+        #expect(preview.status == 0 && preview.stdout.contains("preview: add input rule") && preview.stdout.contains("kernel check: skipped"),
+                "\(preview.stdout)\(preview.stderr)")
+        #expect(!(try cli("rules", "list", "input").stdout.contains("drop")), "a preview stores nothing")
+
+        let windowed = try cli("rules", "add", "input", "--action", "drop", "--confirm-within", "600")
+        #expect(windowed.status == 0 && windowed.stdout.contains("unless `palisade confirm`"), "\(windowed.stdout)\(windowed.stderr)")
+        #expect(try cli("confirm", "--list").stdout.contains("admin"))
+        let confirmed = try cli("confirm")
+        #expect(confirmed.status == 0 && confirmed.stdout.contains("confirmed"), "\(confirmed.stderr)")
+        let nothing = try cli("confirm")
+        #expect(nothing.status != 0 && nothing.stderr.contains("no firewall change awaits confirmation"))
+        let both = try cli("rules", "delete", "input", "1", "--preview", "--confirm-within", "5")
+        #expect(both.status != 0 && both.stderr.contains("cannot be combined"))
+
+        let reset = try cli("counters", "input", "--reset")
+        #expect(reset.status == 0 && reset.stdout.contains("reset"), "\(reset.stderr)")
+    }
 }

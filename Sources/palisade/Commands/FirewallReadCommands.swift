@@ -111,9 +111,15 @@ struct RevisionsCommand: AsyncParsableCommand {
 struct CountersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "counters", abstract: "Packets and bytes per rule of a section.")
     @Argument(help: "Section.") var section: String
+    @Flag(help: "Set the section's counters back to zero.") var reset = false
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
+        if reset {
+            _ = try await server.client().expect("POST", "/v1/firewall/counters/\(section)/reset")
+            if !server.json { print("counters of \(section) reset") }
+            return
+        }
         let items = try await server.client().expect("GET", "/v1/firewall/counters/\(section)").object["items"] as? [[String: Any]] ?? []
         if server.json { return printJSON(items) }
         printTable(["ID", "PACKETS", "BYTES"], items.map { ["\($0["id"] ?? "")", "\($0["packets"] ?? 0)", "\($0["bytes"] ?? 0)"] })
