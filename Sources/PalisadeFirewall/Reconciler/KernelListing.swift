@@ -1,4 +1,3 @@
-import Foundation
 import PalisadeModel
 
 /// Reading what the kernel holds: a fingerprint that ignores what the kernel adds (handles,
@@ -6,16 +5,14 @@ import PalisadeModel
 public enum KernelListing {
     /// The listing without handles and counter values, keys sorted: equal for the same ruleset.
     public static func fingerprint(_ listing: String) -> String? {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(listing.utf8)),
-              case .object(let root) = value, case .array(let items)? = root["nftables"]
+        guard let value = try? JSONValue(parsing: listing), case .object(let root) = value,
+              case .array(let items)? = root["nftables"]
         else { return nil }
         let kept = items.filter { item in
             if case .object(let fields) = item { return fields["metainfo"] == nil }
             return true
         }.map(strip)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(JSONValue.array(kept))).map { String(decoding: $0, as: UTF8.self) }
+        return JSONValue.array(kept).serialized()
     }
 
     private static func strip(_ value: JSONValue) -> JSONValue {
@@ -58,8 +55,8 @@ public enum KernelListing {
     }
 
     private static func namedCounters(_ listing: String) -> [String: RuleCounters] {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(listing.utf8)),
-              case .object(let root) = value, case .array(let items)? = root["nftables"]
+        guard let value = try? JSONValue(parsing: listing), case .object(let root) = value,
+              case .array(let items)? = root["nftables"]
         else { return [:] }
         var result: [String: RuleCounters] = [:]
         for item in items {

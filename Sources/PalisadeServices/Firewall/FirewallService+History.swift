@@ -81,13 +81,11 @@ extension FirewallService {
     /// ruleset opens with is left out. Rule order is not compared: a move shows in the model
     /// as an `order` entry only.
     static func commandDifference(_ old: CompiledRuleset, _ new: CompiledRuleset) -> (removed: [JSONValue], added: [JSONValue]) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        func keyed(_ ruleset: CompiledRuleset) -> [(key: Data, command: JSONValue)] {
-            ruleset.commands.drop(while: isTableCommand).map { ((try? encoder.encode($0)) ?? Data(), $0) }
+        func keyed(_ ruleset: CompiledRuleset) -> [(key: [UInt8], command: JSONValue)] {
+            ruleset.commands.drop(while: isTableCommand).map { ($0.serializedBytes(), $0) }
         }
-        func missing(from first: [(key: Data, command: JSONValue)], in second: [(key: Data, command: JSONValue)]) -> [JSONValue] {
-            var available: [Data: Int] = [:]
+        func missing(from first: [(key: [UInt8], command: JSONValue)], in second: [(key: [UInt8], command: JSONValue)]) -> [JSONValue] {
+            var available: [[UInt8]: Int] = [:]
             for item in second { available[item.key, default: 0] += 1 }
             var result: [JSONValue] = []
             for item in first {
