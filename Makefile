@@ -1,4 +1,5 @@
-# Palisade: two commands for people (`make run`, `make test`), one for numbers (`make bench`).
+# Palisade: two commands for people (`make run`, `make test`), one for numbers (`make bench`;
+# `make bench BENCH=api` or `BENCH=firewall` runs one of the two benchmark scripts).
 # Each installs the Debian packages it needs when they are missing (as root; apt-get update first).
 
 SWIFT_BIN ?= /opt/swift/usr/bin
@@ -9,9 +10,12 @@ export PATH := $(SWIFT_BIN):$(PATH)
 # kernel tools the tests use inside the network namespaces they create.
 RUN_PACKAGES   := ca-certificates libcurl4 pkg-config libnftables-dev nftables
 TEST_PACKAGES  := $(RUN_PACKAGES) curl iproute2
-BENCH_PACKAGES := $(RUN_PACKAGES) wrk nginx-light curl
+# The firewall benchmarks also need iperf3, jq and iproute2 (namespaces, veth pairs).
+BENCH_PACKAGES := $(RUN_PACKAGES) wrk nginx-light curl iperf3 jq iproute2
 
 ARGS ?=
+# Which benchmarks `make bench` runs: all, api or firewall (also from the environment).
+BENCH ?= all
 
 .PHONY: run test bench build build-release deps-run deps-test deps-bench clean
 
@@ -23,7 +27,9 @@ test: deps-test
 	PALISADE_BINARY="$$(swift build --show-bin-path)/palisade" swift test --skip-build
 
 bench: deps-bench build-release
-	./Benchmarks/api-bench.sh
+	@case "$(BENCH)" in all|api|firewall) ;; *) echo "BENCH must be all, api or firewall (got '$(BENCH)')" >&2; exit 2 ;; esac
+	@if [ "$(BENCH)" != firewall ]; then ./Benchmarks/api-bench.sh; fi
+	@if [ "$(BENCH)" != api ]; then ./Benchmarks/firewall-bench.sh; fi
 
 build:
 	swift build

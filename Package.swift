@@ -94,6 +94,21 @@ let package = Package(
             ],
             swiftSettings: strictness
         ),
+        // Firewall benchmark helpers (Benchmarks/firewall-bench.sh): benchmark 1 in-process, and seeding a data directory.
+        .executableTarget(
+            name: "palisade-bench",
+            dependencies: [
+                "PalisadeModel",
+                "PalisadeStore",
+                "PalisadeFirewall",
+                "PalisadeServices",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            path: "Benchmarks/FirewallBench",
+            swiftSettings: strictness
+        ),
         .testTarget(name: "PalisadeModelTests", dependencies: ["PalisadeModel"], swiftSettings: strictness),
         .testTarget(
             name: "PalisadeFirewallTests",
