@@ -106,13 +106,45 @@ struct CompilerTests {
         ])
     }
 
+    /// The name of the named set holding exactly `elements` with key type `type`.
+    func literalSet(_ ruleset: CompiledRuleset, elements: [JSONValue], type: String) -> String? {
+        ruleset.objects.lazy.compactMap { command -> String? in
+            guard case .object(let set)? = command.objectValue?["add"]?.objectValue?["set"],
+                  set["type"] == .string(type), set["elem"] == .array(elements) else { return nil }
+            return set["name"]?.stringValue
+        }.first
+    }
+
+    @Test("the same list in many rules is one named set, named by its content")
+    func sharedLiteralSets() throws {
+        let web = [PortRange(80), PortRange(443)]
+        let policy = FirewallPolicy(objects: [], rules: (1...300).map { index in
+            Rule(id: Int64(index), section: .forward, position: index, destinationPorts: web.map { .literal($0) }, proto: .tcp, action: .accept)
+        } + [Rule(id: 301, section: .input, position: 1, destinationPorts: [.literal(PortRange(80)), .literal(PortRange(8000, 8080))],
+                  proto: .tcp, action: .accept)], zonePolicies: [], settings: FirewallSettings())
+        let ruleset = RulesetCompiler.compile(policy, management: nil)
+        let sets = ruleset.objects.filter { NFT.objectName($0)?.hasPrefix("l") == true }
+        #expect(sets.count == 2, "one set per distinct list")
+        #expect(!ruleset.json.contains(#"{"set":[80"#), "no anonymous set left for port lists")
+        let name = try #require(literalSet(ruleset, elements: [.integer(80), .integer(443)], type: "inet_service"))
+        var other = policy
+        other.rules.removeFirst(100)
+        #expect(literalSet(RulesetCompiler.compile(other, management: nil), elements: [.integer(80), .integer(443)], type: "inet_service") == name,
+                "the name does not depend on which rules use it")
+        let ranged = try #require(ruleset.objects.first { "\($0)".contains("8000") })
+        #expect("\(ranged)".contains("interval"), "a list with a range is an interval set")
+    }
+
     @Test("golden: services split by protocol, zones by interface and network set, schedules by day and hour")
     func forwardGolden() throws {
         let ruleset = RulesetCompiler.compile(try SamplePolicy.make(), management: nil)
         let forward = rules(ruleset, chain: "forward").filter { $0.objectValue?["comment"] == .string("rule:102") }
         // Two families × two protocols (tcp for mail+dns, udp for dns only).
         #expect(forward.count == 4)
-        #expect(forward.first == (try json(#"{"family":"inet","table":"palisade","chain":"forward","comment":"rule:102","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"veth-lan"}},{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"veth-wan"}},{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":"new"}},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":"@z8_v4"}},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"@o4_v4"}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":{"set":[25,465,587,53]}}},{"match":{"op":"==","left":{"meta":{"key":"day"}},"right":{"set":["Monday","Tuesday","Wednesday","Thursday","Friday"]}}},{"match":{"op":">=","left":{"meta":{"key":"hour"}},"right":"08:00"}},{"match":{"op":"<","left":{"meta":{"key":"hour"}},"right":"18:00"}},{"accept":null}]}"#)))
+        // Lists become shared named sets, named after their content.
+        let ports = try #require(literalSet(ruleset, elements: [25, 465, 587, 53].map { JSONValue.integer($0) }, type: "inet_service"))
+        let days = try #require(literalSet(ruleset, elements: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"].map { JSONValue.string($0) }, type: "day"))
+        #expect(forward.first == (try json(#"{"family":"inet","table":"palisade","chain":"forward","comment":"rule:102","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"veth-lan"}},{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"veth-wan"}},{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":"new"}},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":"@z8_v4"}},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"@o4_v4"}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":"@\#(ports)"}},{"match":{"op":"==","left":{"meta":{"key":"day"}},"right":"@\#(days)"}},{"match":{"op":">=","left":{"meta":{"key":"hour"}},"right":"08:00"}},{"match":{"op":"<","left":{"meta":{"key":"hour"}},"right":"18:00"}},{"accept":null}]}"#)))
         let udp = forward[1].objectValue?["expr"]
         #expect(udp.map { "\($0)".contains("\"udp\"") || "\($0)".contains("udp") } == true)
         // The disabled rule is absent; the overnight schedule becomes two rules per family.

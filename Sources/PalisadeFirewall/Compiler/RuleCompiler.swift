@@ -15,10 +15,10 @@ struct RuleCompiler {
         let outboundZone = zone(rule.outbound)
         var common: [JSONValue] = []
         if let names = interfaces(rule.inbound, inboundZone) {
-            common.append(NFT.match(NFT.meta("iifname"), "==", NFT.oneOrSet(names.map(NFT.string))))
+            common.append(NFT.match(NFT.meta("iifname"), "==", interfaceList(names)))
         }
         if let names = interfaces(rule.outbound, outboundZone) {
-            common.append(NFT.match(NFT.meta("oifname"), "==", NFT.oneOrSet(names.map(NFT.string))))
+            common.append(NFT.match(NFT.meta("oifname"), "==", interfaceList(names)))
         }
         if matchNewState && rule.state == .new {
             common.append(NFT.match(NFT.ctState(), "in", NFT.string("new")))
@@ -92,6 +92,13 @@ struct RuleCompiler {
 
     // MARK: Zones and interfaces
 
+    /// Interface names; a list with a wildcard (`ppp*`) stays an anonymous set, which matches
+    /// wildcards without the interval flag a named `ifname` set would need.
+    func interfaceList(_ names: [String]) -> JSONValue {
+        if names.contains(where: { $0.hasSuffix("*") }) { return NFT.oneOrSet(names.map(NFT.string)) }
+        return sets.literal(names.map(NFT.string), type: "ifname", interval: false)
+    }
+
     struct ZoneRef {
         let id: Int64
         let spec: ZoneSpec
@@ -137,10 +144,10 @@ struct RuleCompiler {
             var expressions: [JSONValue] = []
             if proto.hasPorts && !(sourcePorts.isEmpty && destinationPorts.isEmpty) {
                 if !sourcePorts.isEmpty {
-                    expressions.append(NFT.match(NFT.payload(proto.description, "sport"), "==", NFT.oneOrSet(sourcePorts.map(NFT.port))))
+                    expressions.append(NFT.match(NFT.payload(proto.description, "sport"), "==", portList(sourcePorts)))
                 }
                 if !destinationPorts.isEmpty {
-                    expressions.append(NFT.match(NFT.payload(proto.description, "dport"), "==", NFT.oneOrSet(destinationPorts.map(NFT.port))))
+                    expressions.append(NFT.match(NFT.payload(proto.description, "dport"), "==", portList(destinationPorts)))
                 }
             } else {
                 expressions.append(NFT.match(NFT.meta("l4proto"), "==", protocolValue(proto)))
@@ -155,6 +162,10 @@ struct RuleCompiler {
             }
         }
         return protocols.isEmpty ? [variant(nil)] : protocols.map(variant)
+    }
+
+    private func portList(_ ports: [PortRange]) -> JSONValue {
+        sets.literal(ports.map(NFT.port), type: "inet_service", interval: ports.contains { !$0.isSingle })
     }
 
     private func protocolValue(_ proto: IPProtocolName) -> JSONValue {
@@ -175,7 +186,7 @@ struct RuleCompiler {
             base.append(NFT.match(NFT.meta("time"), "<=", .string("\(last) 23:59:59")))
         }
         if !spec.weekdays.isEmpty && spec.weekdays.count < 7 {
-            base.append(NFT.match(NFT.meta("day"), "==", NFT.oneOrSet(spec.weekdays.sorted().map { .string($0.nftName) })))
+            base.append(NFT.match(NFT.meta("day"), "==", sets.literal(spec.weekdays.sorted().map { .string($0.nftName) }, type: "day", interval: false)))
         }
         guard let start = spec.start, let stop = spec.stop else { return [base] }
         if start < stop {
@@ -247,7 +258,8 @@ struct AddressSide {
             return [NFT.match(addressField(family, field), op, .string("@" + name))]
         case .inline(let elements):
             if elements.isEmpty { return negate ? [] : nil }
-            return [NFT.match(addressField(family, field), op, NFT.oneOrSet(elements))]
+            return [NFT.match(addressField(family, field), op,
+                              sets.literal(elements, type: family == .v4 ? "ipv4_addr" : "ipv6_addr", interval: true))]
         }
     }
 }

@@ -151,7 +151,7 @@ public enum RulesetCompiler {
                 return (object.id, spec.interfaces)
             }
             for (id, interfaces) in external {
-                var expressions = [NFT.match(NFT.meta("oifname"), "==", NFT.oneOrSet(interfaces.map(NFT.string)))]
+                var expressions = [NFT.match(NFT.meta("oifname"), "==", compiler.interfaceList(interfaces))]
                 if policy.settings.counting { expressions.append(NFT.counter) }
                 add("snat", "auto-snat:\(id)", expressions + [NFT.masquerade])
             }

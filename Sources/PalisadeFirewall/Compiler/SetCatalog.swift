@@ -8,6 +8,7 @@ final class SetCatalog {
     private var objects: Set<Int64> = []
     private var zones: Set<Int64> = []
     private var ruleSets: [String: (IPAddress.Family, [JSONValue])] = [:]
+    private var literalSets: [String: JSONValue] = [:]
 
     init(policy: FirewallPolicy) { self.policy = policy }
 
@@ -23,6 +24,31 @@ final class SetCatalog {
 
     func requireRuleSet(_ name: String, family: IPAddress.Family, elements: [JSONValue]) {
         ruleSets[name] = (family, elements)
+    }
+
+    /// The right-hand side matching any of `items`: the item itself when there is one, else a
+    /// named set shared by every rule with the same list (named `l` + a hash of its type and
+    /// elements, so it does not depend on where rules are).
+    ///
+    /// Not an anonymous set: the kernel and libnftables 1.0.6 handle thousands of anonymous sets
+    /// in one table in quadratic time (measured: 5,000 rules with a two-port list, 8.4 s to
+    /// load; with the lists as four shared named sets, 1.4 s for the whole 14,680-rule table).
+    func literal(_ items: [JSONValue], type: String, interval: Bool) -> JSONValue {
+        guard items.count > 1 else { return items.first ?? .array([]) }
+        let elements = JSONValue.array(items)
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a: stable across runs, unlike Hasher
+        for byte in (type + "|" + elements.serialized()).utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+        }
+        var name = "l" + String(hash, radix: 16)
+        var fields: [String: JSONValue] = ["type": .string(type), "elem": elements]
+        if interval { fields["flags"] = .array([.string("interval")]) }
+        while let existing = literalSets[name], existing != NFT.add("set", fields.merging(["name": .string(name)]) { $1 }) {
+            name += "x"  // a hash collision: a different list already has this name
+        }
+        fields["name"] = .string(name)
+        literalSets[name] = NFT.add("set", fields)
+        return .string("@" + name)
     }
 
     static func objectSetName(_ id: Int64, _ family: IPAddress.Family) -> String { "o\(id)_\(family == .v4 ? "v4" : "v6")" }
@@ -48,6 +74,7 @@ final class SetCatalog {
             let (family, elements) = ruleSets[name]!
             result.append(NFT.addressSet(name, family: family, elements: elements))
         }
+        for name in literalSets.keys.sorted() { result.append(literalSets[name]!) }
         return result
     }
 }
