@@ -264,3 +264,21 @@ extension JSONValue {
     var objectValue: [String: JSONValue]? { if case .object(let value) = self { value } else { nil } }
     var stringValue: String? { if case .string(let value) = self { value } else { nil } }
 }
+
+@Suite("Ruleset compiler cache")
+struct CompileCacheTests {
+    @Test("compiling with the cache gives exactly what compiling from scratch gives, across changes")
+    func cacheIsInvisible() throws {
+        var cache = RuleCompileCache()
+        var policy = try SamplePolicy.make(counting: true)
+        #expect(RulesetCompiler.compile(policy, management: nil, cache: &cache) == RulesetCompiler.compile(policy, management: nil))
+        policy.rules[0].destinationPorts = [.literal(PortRange(2222))]
+        #expect(RulesetCompiler.compile(policy, management: nil, cache: &cache) == RulesetCompiler.compile(policy, management: nil))
+        policy.objects[5] = PolicyObject(id: 5, name: "mail", body: .service(ServiceSpec(protocols: [.tcp], ports: [PortRange(25)])))
+        let changedObject = RulesetCompiler.compile(policy, management: nil, cache: &cache)
+        #expect(changedObject == RulesetCompiler.compile(policy, management: nil), "an object change is not served from the cache")
+        policy.rules.removeLast()
+        policy.settings.logActions = ["drop"]
+        #expect(RulesetCompiler.compile(policy, management: nil, cache: &cache) == RulesetCompiler.compile(policy, management: nil))
+    }
+}

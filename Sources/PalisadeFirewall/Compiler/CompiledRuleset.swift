@@ -25,6 +25,15 @@ public struct CompiledRuleset: Sendable, Equatable {
         public var rules: [JSONValue]
         /// The policy rule of each entry of `rules` (nil for rules Palisade adds itself).
         public var ruleIDs: [Int64?]
+        /// For a block: the compile-cache versions of its policy rules, in order. Two blocks with
+        /// the same versions hold the same rules; not part of equality (content is).
+        var versions: [Int] = []
+        /// The cache the versions come from.
+        var cacheIdentity: UInt64 = 0
+
+        public static func == (lhs: Chain, rhs: Chain) -> Bool {
+            lhs.name == rhs.name && lhs.definition == rhs.definition && lhs.ruleIDs == rhs.ruleIDs && lhs.rules == rhs.rules
+        }
     }
 
     /// The `add set` and `add counter` commands, in batch order.

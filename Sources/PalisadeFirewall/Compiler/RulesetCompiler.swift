@@ -19,8 +19,20 @@ public import PalisadeModel
 ///   `log` (forward, before filtering): the NAT and logging sections.
 public enum RulesetCompiler {
     public static func compile(_ policy: FirewallPolicy, management: ManagementEndpoint?) -> CompiledRuleset {
-        var builder = Builder(policy: policy, management: management)
-        return builder.build()
+        var cache = RuleCompileCache()
+        return compile(policy, management: management, cache: &cache)
+    }
+
+    /// Compiles reusing what `cache` holds for rules that did not change, and leaves in it what
+    /// this compilation made (only the rules of this policy).
+    public static func compile(_ policy: FirewallPolicy, management: ManagementEndpoint?,
+                               cache: inout RuleCompileCache) -> CompiledRuleset {
+        cache.prepare(for: policy)
+        var builder = Builder(policy: policy, management: management, cache: cache)
+        let ruleset = builder.build()
+        cache = builder.cache
+        cache.entries = builder.usedEntries
+        return ruleset
     }
 
     private struct Builder {
@@ -30,11 +42,15 @@ public enum RulesetCompiler {
         var chains: [CompiledRuleset.Chain] = []
         var counters: [JSONValue] = []
         var counted: Set<Int64> = []
+        var chainIndex: [String: Int] = [:]
+        var cache: RuleCompileCache
+        var usedEntries: [String: RuleCompileCache.Entry] = [:]
 
-        init(policy: FirewallPolicy, management: ManagementEndpoint?) {
+        init(policy: FirewallPolicy, management: ManagementEndpoint?, cache: RuleCompileCache) {
             self.policy = policy
             self.management = management
             self.sets = SetCatalog(policy: policy)
+            self.cache = cache
         }
 
         mutating func build() -> CompiledRuleset {
@@ -54,11 +70,12 @@ public enum RulesetCompiler {
 
         /// Starts a chain; rules are added to the last chain started with that name.
         private mutating func chain(_ definition: JSONValue, name: String) {
+            chainIndex[name] = chains.count
             chains.append(CompiledRuleset.Chain(name: name, definition: definition, rules: [], ruleIDs: []))
         }
 
         private mutating func add(_ chain: String, _ comment: String, _ expressions: [JSONValue], rule: Int64? = nil) {
-            let index = chains.lastIndex { $0.name == chain }!
+            let index = chainIndex[chain]!
             chains[index].rules.append(NFT.rule(chain: chain, comment: comment, expressions))
             chains[index].ruleIDs.append(rule)
         }
@@ -70,12 +87,28 @@ public enum RulesetCompiler {
                 let name = "\(chain)_\(block.suffix)"
                 self.chain(NFT.chain(name), name: name)
                 add(chain, "block", [NFT.jump(name)])
+                let index = chainIndex[name]!
                 for rule in block.rules {
                     let counter = policy.settings.counting ? countedRule(rule.id) : nil
-                    for expressions in compiler.expressions(for: transform(rule), verdict: verdict(rule),
-                                                            matchNewState: matchNewState, counter: counter) {
-                        add(name, "rule:\(rule.id)", expressions, rule: rule.id)
+                    let key = "\(name)#\(rule.id)"
+                    var entry: RuleCompileCache.Entry
+                    if let cached = cache.entries[key], cached.rule == rule {
+                        entry = cached
+                        sets.replay(entry.registrations)
+                    } else {
+                        let compiler = compiler
+                        let (commands, registrations) = sets.recording {
+                            compiler.expressions(for: transform(rule), verdict: verdict(rule), matchNewState: matchNewState, counter: counter)
+                                .map { NFT.rule(chain: name, comment: "rule:\(rule.id)", $0) }
+                        }
+                        entry = RuleCompileCache.Entry(rule: rule, commands: commands, registrations: registrations,
+                                                       version: cache.newVersion())
                     }
+                    usedEntries[key] = entry
+                    chains[index].rules += entry.commands
+                    chains[index].ruleIDs += Array(repeating: rule.id, count: entry.commands.count)
+                    chains[index].versions.append(entry.version)
+                    chains[index].cacheIdentity = cache.identity
                 }
             }
         }

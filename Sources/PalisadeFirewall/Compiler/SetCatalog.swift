@@ -9,21 +9,54 @@ final class SetCatalog {
     private var zones: Set<Int64> = []
     private var ruleSets: [String: (IPAddress.Family, [JSONValue])] = [:]
     private var literalSets: [String: JSONValue] = [:]
+    /// While recording, every set a rule needs, so a cached rule can ask for them again.
+    private var recorded: [Registration]?
+
+    /// One set a compiled rule needs.
+    enum Registration: Sendable {
+        case object(Int64)
+        case zone(Int64)
+        case ruleSet(String, IPAddress.Family, [JSONValue])
+        case literal(String, JSONValue)
+    }
 
     init(policy: FirewallPolicy) { self.policy = policy }
 
+    /// Runs `body`, returning what it returned and the sets it registered.
+    func recording<T>(_ body: () -> T) -> (T, [Registration]) {
+        recorded = []
+        let result = body()
+        defer { recorded = nil }
+        return (result, recorded ?? [])
+    }
+
+    /// Registers again the sets a rule compiled earlier needed.
+    func replay(_ registrations: [Registration]) {
+        for registration in registrations {
+            switch registration {
+            case .object(let id): objects.insert(id)
+            case .zone(let id): zones.insert(id)
+            case .ruleSet(let name, let family, let elements): ruleSets[name] = (family, elements)
+            case .literal(let name, let command): literalSets[name] = command
+            }
+        }
+    }
+
     func objectSet(_ id: Int64, _ family: IPAddress.Family) -> String {
         objects.insert(id)
+        recorded?.append(.object(id))
         return Self.objectSetName(id, family)
     }
 
     func zoneSet(_ id: Int64, _ family: IPAddress.Family) -> String {
         zones.insert(id)
+        recorded?.append(.zone(id))
         return "z\(id)_\(family == .v4 ? "v4" : "v6")"
     }
 
     func requireRuleSet(_ name: String, family: IPAddress.Family, elements: [JSONValue]) {
         ruleSets[name] = (family, elements)
+        recorded?.append(.ruleSet(name, family, elements))
     }
 
     /// The right-hand side matching any of `items`: the item itself when there is one, else a
@@ -47,7 +80,9 @@ final class SetCatalog {
             name += "x"  // a hash collision: a different list already has this name
         }
         fields["name"] = .string(name)
-        literalSets[name] = NFT.add("set", fields)
+        let command = NFT.add("set", fields)
+        literalSets[name] = command
+        recorded?.append(.literal(name, command))
         return .string("@" + name)
     }
 

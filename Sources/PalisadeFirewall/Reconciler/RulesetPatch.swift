@@ -29,6 +29,8 @@ struct RulesetPatch {
         for chain in new.chains {
             if let previous = oldChains[chain.name] {
                 guard previous.definition == chain.definition else { return nil }
+                // Same cache versions: the same rules, compiled once; no need to compare them.
+                if !chain.versions.isEmpty, previous.cacheIdentity == chain.cacheIdentity, previous.versions == chain.versions { continue }
                 if previous.rules == chain.rules { continue }
                 flushed.append(verb("flush", "chain", chain.name))
             } else {

@@ -19,6 +19,8 @@ public final class FirewallService: Sendable {
     /// Changes run one at a time: each is computed from the policy the previous one left.
     let changes = AsyncMutex()
     let confirmations = Confirmations()
+    /// The rules compiled last time, so a change recompiles only what it changed.
+    private let compileCache = Mutex(RuleCompileCache())
     let logger: Logger
 
     init(store: Store, audit: AuditTrail, clock: WallClock, reconciler: FirewallReconciler,
@@ -44,7 +46,12 @@ public final class FirewallService: Sendable {
     }
 
     /// The ruleset the current policy compiles to.
-    public func compiled() -> CompiledRuleset { RulesetCompiler.compile(policy, management: management) }
+    public func compiled() -> CompiledRuleset { compile(policy) }
+
+    func compile(_ policy: FirewallPolicy) -> CompiledRuleset {
+        let management = self.management
+        return compileCache.withLock { RulesetCompiler.compile(policy, management: management, cache: &$0) }
+    }
 
     /// Applies the stored policy (at start) and restarts the timers of changes awaiting confirmation.
     public func start() async {
@@ -317,7 +324,6 @@ public final class FirewallService: Sendable {
     ) async throws -> T {
         try await changes.withLock {
             let before = self.policy
-            let management = self.management
             let reconciler = self.reconciler
             let previousRuleset = await reconciler.desiredRuleset
             let applied = Mutex(false)
@@ -327,7 +333,7 @@ public final class FirewallService: Sendable {
                 outcome = try await self.store.write { db -> (T, FirewallPolicy, Int64?) in
                     var policy = before
                     let (result, entries) = try await mutate(&policy, db)
-                    let ruleset = RulesetCompiler.compile(policy, management: management)
+                    let ruleset = self.compile(policy)
                     if options.preview {
                         throw await FirewallPreview.checking(ruleset, summary: summary, changes: policy == before ? [] : entries,
                                                              with: reconciler)
