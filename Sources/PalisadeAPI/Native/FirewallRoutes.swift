@@ -49,7 +49,10 @@ struct FirewallRoutes {
         group.get("rules/:section") { _, context in
             _ = try context.requirePrincipal()
             let section = try Self.section(context)
-            return JSONBody.response(JSONValue.object(["items": .array(firewall.policy.rules(in: section).map(Self.ruleJSON))]))
+            let bytes = firewall.rendering("rules/\(section.rawValue)") { policy in
+                JSONValue.object(["items": .array(policy.rules(in: section).map(Self.ruleJSON))]).serializedBytes()
+            }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
         group.post("rules/:section") { request, context in
             let principal = try context.requirePrincipal()

@@ -19,6 +19,9 @@ public final class FirewallService: Sendable {
     /// Changes run one at a time: each is computed from the policy the previous one left.
     let changes = AsyncMutex()
     let confirmations = Confirmations()
+    /// Encoded answers derived from the policy (a 10,000-rule section is 3.8 MB of JSON), kept
+    /// until the policy changes.
+    private let renderings = Mutex<(policy: FirewallPolicy?, bytes: [String: [UInt8]])>((nil, [:]))
     /// The rules compiled last time, so a change recompiles only what it changed.
     private let compileCache = Mutex(RuleCompileCache())
     let logger: Logger
@@ -35,6 +38,18 @@ public final class FirewallService: Sendable {
     }
 
     public var policy: FirewallPolicy { current.withLock { $0 } }
+
+    /// `render(policy)` for the current policy, computed once per policy and `key`.
+    public func rendering(_ key: String, _ render: (FirewallPolicy) -> [UInt8]) -> [UInt8] {
+        let policy = self.policy
+        if let cached = renderings.withLock({ $0.policy == policy ? $0.bytes[key] : nil }) { return cached }
+        let bytes = render(policy)
+        renderings.withLock { state in
+            if state.policy != policy { state = (policy, [:]) }
+            state.bytes[key] = bytes
+        }
+        return bytes
+    }
 
     /// The API's address and port that the anti-lockout rules keep open.
     public var management: ManagementEndpoint? { managementEndpoint.withLock { $0 } }
