@@ -259,6 +259,27 @@ struct FirewallSafeApplyTests {
         #expect(!daemon.log.contains("reverted"), "\(daemon.log)")
     }
 
+    @Test("rolling back past a change awaiting confirmation ends its window: nothing is reverted later")
+    func rollbackEndsWindow() async throws {
+        let daemon = try await Daemon.start()
+        defer { daemon.stopAndClean() }
+        let fw = try await SafeApplyFixture(daemon)
+        let kept = try await fw.send("POST", "/v1/firewall/rules/forward", #"{"action":"accept"}"#)
+        #expect(kept.status == 201, "\(kept.text)")
+        let windowed = try await fw.send("POST", "/v1/firewall/rules/forward?confirm_within=2", #"{"action":"drop"}"#)
+        let revision = try #require(windowed.header("Palisade-Revision").flatMap { Int($0) })
+        let deadline = try #require(windowed.header("Palisade-Confirm-Before").flatMap(parseTimestamp))
+        let rollback = try await fw.send("POST", "/v1/firewall/revisions/\(revision - 1)/rollback", nil)
+        #expect(rollback.status == 200, "\(rollback.text)")
+        #expect(try await fw.pending().isEmpty, "the rolled-back change no longer awaits confirmation")
+        let later = try await fw.send("POST", "/v1/firewall/rules/forward", #"{"action":"reject"}"#)
+        #expect(later.status == 201, "\(later.text)")
+        let count = try await fw.revisions().count
+        try await waitUntil(deadline.addingTimeInterval(1.5))
+        #expect(try await fw.revisions().count == count, "no automatic revert after the window of a rolled-back change")
+        #expect(try await fw.ruleIDs("forward").count == 2, "the later change stays")
+    }
+
     @Test("an unconfirmed change is reverted when its window ends, with every later change, as a revision by palisade")
     func unconfirmedChangeIsReverted() async throws {
         let daemon = try await Daemon.start()

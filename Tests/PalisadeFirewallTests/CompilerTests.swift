@@ -277,6 +277,12 @@ struct CompileCacheTests {
         policy.objects[5] = PolicyObject(id: 5, name: "mail", body: .service(ServiceSpec(protocols: [.tcp], ports: [PortRange(25)])))
         let changedObject = RulesetCompiler.compile(policy, management: nil, cache: &cache)
         #expect(changedObject == RulesetCompiler.compile(policy, management: nil), "an object change is not served from the cache")
+        // An insertion at the top moves every later rule's position: still the same result.
+        policy.rules.insert(Rule(id: 999, section: .input, position: 1, action: .drop), at: 0)
+        for index in policy.rules.indices where policy.rules[index].section == .input && policy.rules[index].id != 999 {
+            policy.rules[index].position += 1
+        }
+        #expect(RulesetCompiler.compile(policy, management: nil, cache: &cache) == RulesetCompiler.compile(policy, management: nil))
         policy.rules.removeLast()
         policy.settings.logActions = ["drop"]
         #expect(RulesetCompiler.compile(policy, management: nil, cache: &cache) == RulesetCompiler.compile(policy, management: nil))

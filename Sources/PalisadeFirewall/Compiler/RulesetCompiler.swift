@@ -92,7 +92,7 @@ public enum RulesetCompiler {
                     let counter = policy.settings.counting ? countedRule(rule.id) : nil
                     let key = "\(name)#\(rule.id)"
                     var entry: RuleCompileCache.Entry
-                    if let cached = cache.entries[key], cached.rule == rule {
+                    if let cached = cache.entries[key], cached.rule.samePosition(as: rule) == rule {
                         entry = cached
                         sets.replay(entry.registrations)
                     } else {
@@ -215,5 +215,15 @@ public enum RulesetCompiler {
             let action = prefix.split(separator: " ").dropFirst(2).joined(separator: " ")
             return NFT.log(prefix: "palisade zone-policy \(action)")
         }
+    }
+}
+
+private extension Rule {
+    /// This rule placed where `other` is: positions are not compiled, so an insertion above a
+    /// rule must not make its cached commands look stale.
+    func samePosition(as other: Rule) -> Rule {
+        var moved = self
+        moved.position = other.position
+        return moved
     }
 }

@@ -9,8 +9,9 @@ import Glibc
 /// moved since Palisade's own last commit, nothing in the namespace changed, so the reconciler
 /// knows its table is intact without listing it (listing 10,000 rules takes ~0.5 s).
 ///
-/// libnftables does not expose it, so this asks netlink directly (`NFT_MSG_GETGEN`), which needs
-/// no privilege. Callers must be on the ``KernelThread`` (the namespace is the thread's).
+/// libnftables does not expose it, so this asks netlink directly (`NFT_MSG_GETGEN`; like every
+/// nfnetlink message it needs CAP_NET_ADMIN, without which nil is returned and the reconciler
+/// compares listings instead). Callers must be on the ``KernelThread`` (the namespace is the thread's).
 enum RulesetGeneration {
     private static let subsystemNFTables: UInt16 = 10   // NFNL_SUBSYS_NFTABLES
     private static let getGeneration: UInt16 = 16       // NFT_MSG_GETGEN

@@ -128,8 +128,8 @@ public actor FirewallReconciler {
             desired = ruleset
             return .success(())
         }
-        if let current = inKernel, let known = generation, let patch = RulesetPatch.between(current, ruleset),
-           await kernel.generation() == known {
+        let before = await kernel.generation()
+        if let current = inKernel, let known = generation, before == known, let patch = RulesetPatch.between(current, ruleset) {
             if patch.commands.isEmpty {
                 desired = ruleset
                 return .success(())
@@ -137,7 +137,7 @@ public actor FirewallReconciler {
             do {
                 try await kernel.apply(patch.json)
                 desired = ruleset
-                await committed(ruleset)
+                await committed(ruleset, generationBefore: before)
                 active("applied \(patch.commands.count) changed commands in place: \(ruleset.ruleForCommand.count) kernel rules from the policy")
                 logger.info("firewall ruleset patched", metadata: ["commands": "\(patch.commands.count)"])
                 return .success(())
@@ -175,6 +175,12 @@ public actor FirewallReconciler {
             logger.warning("table inet palisade differs from the policy (deleted, edited by hand, or changed while unwatched); restoring it")
         }
         _ = await replaceTable(with: desired, reason: listing == nil ? "table missing" : "table changed")
+        // Take the fingerprint now, off the request path: without it, the next commit by another
+        // program would make the next check replace the table again.
+        if let known = generation, fingerprint == nil, let listing = try? await kernel.currentTable(),
+           await kernel.generation() == known {
+            fingerprint = KernelListing.fingerprint(listing)
+        }
     }
 
     private func resetLocked(_ rules: [Int64]) async -> Result<Void, KernelRefusal> {
@@ -199,6 +205,7 @@ public actor FirewallReconciler {
     /// Replaces the whole table, carrying the current counter values into the new named counters.
     private func replaceTable(with ruleset: CompiledRuleset, reason: String) async -> Result<Void, KernelRefusal> {
         guard let kernel else { return .success(()) }
+        let before = await kernel.generation()
         var commands = ruleset.commands
         if ruleset.objects.contains(where: { NFT.objectName($0)?.first == "c" }),
            let listing = try? await kernel.counterListing() {
@@ -217,7 +224,7 @@ public actor FirewallReconciler {
             return .failure(refusal)
         }
         desired = ruleset
-        await committed(ruleset)
+        await committed(ruleset, generationBefore: before)
         if generation == nil, let listing = try? await kernel.currentTable() {
             fingerprint = KernelListing.fingerprint(listing)  // no generation to rely on: compare listings
         }
@@ -226,11 +233,14 @@ public actor FirewallReconciler {
         return .success(())
     }
 
-    /// Records what the kernel now holds and the generation of that commit.
-    private func committed(_ ruleset: CompiledRuleset) async {
+    /// Records what the kernel now holds and the generation of that commit: one commit moves the
+    /// generation by one, so any other value means someone else committed around Palisade's
+    /// commit, and the generation is left unknown (the next `converge()` lists the table).
+    private func committed(_ ruleset: CompiledRuleset, generationBefore before: UInt32?) async {
         inKernel = ruleset
         fingerprint = nil
-        generation = await kernel?.generation()
+        let now = await kernel?.generation()
+        if let before, let now, now == before &+ 1 { generation = now } else { generation = nil }
     }
 
     private func active(_ message: String) {

@@ -55,15 +55,25 @@ final class Confirmations: Sendable {
         return items.compactMap(PendingConfirmation.init)
     }
 
-    /// Keeps `entry` and calls `expire` with its revision when its deadline passes (at once if it has).
-    func schedule(_ entry: PendingConfirmation, now: Timestamp, expire: @escaping @Sendable (Int64) async -> Void) {
-        entries.withLock { $0.append(entry) }
-        let delay = max(0, entry.deadline.milliseconds - now.milliseconds)
-        let timer = Task {
-            do { try await Task.sleep(for: .milliseconds(delay)) } catch { return }
-            await expire(entry.revision)
+    /// Keeps `entries` and calls `expire` with each revision when its deadline passes (at once if
+    /// it has). All are kept before any timer starts, so an expiry sees every later entry.
+    func schedule(_ list: [PendingConfirmation], now: Timestamp, expire: @escaping @Sendable (Int64) async -> Void) {
+        entries.withLock { $0 += list }
+        for entry in list {
+            // Never longer than the window asked for: a clock set back (a gateway booting
+            // without a real-time clock) must not postpone the revert for years.
+            let delay = min(max(0, entry.deadline.milliseconds - now.milliseconds), entry.window * 1000)
+            arm(entry.revision, after: delay, expire: expire)
         }
-        timers.withLock { $0[entry.revision] = timer }
+    }
+
+    /// (Re)starts the timer of a kept entry, for instance to retry a revert that failed.
+    func arm(_ revision: Int64, after milliseconds: Int64, expire: @escaping @Sendable (Int64) async -> Void) {
+        let timer = Task {
+            do { try await Task.sleep(for: .milliseconds(milliseconds)) } catch { return }
+            await expire(revision)
+        }
+        timers.withLock { $0[revision] = timer }
     }
 
     /// Forgets the entries of `revision` and later (reverting `revision` undid the later ones too).

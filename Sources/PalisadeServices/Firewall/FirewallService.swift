@@ -72,7 +72,7 @@ public final class FirewallService: Sendable {
     public func start() async {
         await reconciler.setDesired(compiled())
         let pending = (try? await store.read { try await Confirmations.load(on: $0) }) ?? []
-        for entry in pending { scheduleExpiry(entry) }
+        scheduleExpiry(pending)
     }
 
     // MARK: Objects
@@ -233,11 +233,17 @@ public final class FirewallService: Sendable {
     func rollback(to number: Int64, by actor: Actor, options: ChangeOptions = .apply, summary: String) async throws {
         _ = try await change(by: actor, options: options, summary: summary) { policy, db in
             let target = try await Self.policy(at: number, from: policy, on: db)
+            // Changes after `number` awaiting confirmation are undone now: nothing left to revert.
+            let pending = self.confirmations.pending
+            if pending.contains(where: { $0.revision > number }) {
+                try await self.confirmations.save(pending.filter { $0.revision <= number }, on: db)
+            }
             try await FirewallRecords.replace(policy, with: target, on: db)
             let entries = RevisionChanges.entries(from: policy, to: target)
             policy = target
             return ((), entries)
         }
+        if !options.preview { confirmations.drop(from: number + 1) }
     }
 
     public func revision(_ number: Int64) async throws -> FirewallRevision {
@@ -269,8 +275,8 @@ public final class FirewallService: Sendable {
         }
     }
 
-    private func scheduleExpiry(_ entry: PendingConfirmation) {
-        confirmations.schedule(entry, now: clock.now()) { [weak self] revision in
+    private func scheduleExpiry(_ entries: [PendingConfirmation]) {
+        confirmations.schedule(entries, now: clock.now()) { [weak self] revision in
             await self?.expire(revision)
         }
     }
@@ -294,8 +300,9 @@ public final class FirewallService: Sendable {
             confirmations.drop(from: revision)
             logger.warning("firewall change reverted: not confirmed in time", metadata: ["revision": "\(revision)", "author": "\(entry.author)"])
         } catch {
-            // Left pending: the next start tries again.
-            logger.error("automatic revert failed", metadata: ["revision": "\(revision)", "error": "\(error)"])
+            // Still pending: try again shortly (and at the next start, were the daemon to stop).
+            logger.error("automatic revert failed; retrying in 10 s", metadata: ["revision": "\(revision)", "error": "\(error)"])
+            confirmations.arm(revision, after: 10_000) { [weak self] revision in await self?.expire(revision) }
         }
     }
 
@@ -381,7 +388,7 @@ public final class FirewallService: Sendable {
             guard number != nil else { return result }
             self.current.withLock { $0 = next }
             if let entry = awaiting.withLock({ $0 }) {
-                self.scheduleExpiry(entry)
+                self.scheduleExpiry([entry])
                 options.receipt.record(entry)
             }
             return result
