@@ -38,6 +38,10 @@ public struct CompiledRuleset: Sendable, Equatable {
 
     /// The `add set` and `add counter` commands, in batch order.
     public let objects: [JSONValue]
+    /// How many of `objects` are sets (they come first; the named counters follow).
+    let setCount: Int
+    /// The policy rules with a named counter (`c<id>`), in the order of their `add counter` commands.
+    let countedRules: [Int64]
     /// The chains, in batch order (each chain's rules follow every chain's definition).
     public let chains: [Chain]
     /// The commands of the `nftables` array, in order: the table (added, deleted and added
@@ -47,8 +51,11 @@ public struct CompiledRuleset: Sendable, Equatable {
     /// Rule id for each command index that a policy rule produced.
     public let ruleForCommand: [Int: Int64]
 
-    init(objects: [JSONValue], chains: [Chain]) {
+    init(sets: [JSONValue], counters: [JSONValue], countedRules: [Int64], chains: [Chain]) {
+        let objects = sets + counters
         self.objects = objects
+        self.setCount = sets.count
+        self.countedRules = countedRules
         self.chains = chains
         var commands: [JSONValue] = [NFT.add("table", [:]), NFT.deleteTable(), NFT.add("table", [:])]
         commands += objects

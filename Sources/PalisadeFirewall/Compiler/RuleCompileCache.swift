@@ -30,6 +30,7 @@ public struct RuleCompileCache: Sendable {
     var context: Context?
     var entries: [String: Entry] = [:]
     var nextVersion = 0
+    var counterCommands: [Int64: JSONValue] = [:]
     /// Tells this cache's versions from another's (which count from 1 too).
     let identity = UInt64.random(in: 1...UInt64.max)
 
@@ -42,6 +43,14 @@ public struct RuleCompileCache: Sendable {
             context = now
             entries = [:]
         }
+    }
+
+    /// The `add counter` command of rule `id`'s named counter (the same value every time).
+    mutating func counterCommand(_ id: Int64) -> JSONValue {
+        if let command = counterCommands[id] { return command }
+        let command = NFT.add("counter", ["name": .string("c\(id)")])
+        counterCommands[id] = command
+        return command
     }
 
     mutating func newVersion() -> Int {

@@ -32,6 +32,10 @@ public enum RulesetCompiler {
         let ruleset = builder.build()
         cache = builder.cache
         cache.entries = builder.usedEntries
+        if cache.counterCommands.count > 2 * ruleset.countedRules.count + 1_000 {  // deleted rules' counters
+            let kept = Set(ruleset.countedRules)
+            cache.counterCommands = cache.counterCommands.filter { kept.contains($0.key) }
+        }
         return ruleset
     }
 
@@ -41,6 +45,7 @@ public enum RulesetCompiler {
         let sets: SetCatalog
         var chains: [CompiledRuleset.Chain] = []
         var counters: [JSONValue] = []
+        var countedRules: [Int64] = []
         var counted: Set<Int64> = []
         var chainIndex: [String: Int] = [:]
         var cache: RuleCompileCache
@@ -63,7 +68,7 @@ public enum RulesetCompiler {
                 natChain(.snat, hook: "postrouting", priority: 100)
                 logChain()
             }
-            return CompiledRuleset(objects: sets.commands() + counters, chains: chains)
+            return CompiledRuleset(sets: sets.commands(), counters: counters, countedRules: countedRules, chains: chains)
         }
 
         private var compiler: RuleCompiler { RuleCompiler(policy: policy, sets: sets) }
@@ -116,7 +121,10 @@ public enum RulesetCompiler {
         /// The named counter of a policy rule, shared by every kernel rule it becomes.
         private mutating func countedRule(_ id: Int64) -> String {
             let name = "c\(id)"
-            if counted.insert(id).inserted { counters.append(NFT.add("counter", ["name": .string(name)])) }
+            if counted.insert(id).inserted {
+                counters.append(cache.counterCommand(id))
+                countedRules.append(id)
+            }
             return name
         }
 

@@ -41,11 +41,13 @@ struct RulesetPatch {
         let total = new.chains.reduce(0) { $0 + $1.rules.count }
         if filled.count > 64 && filled.count * 2 > total { return nil }
 
-        let oldObjects = Dictionary(old.objects.compactMap { command in key(command).map { ($0, command) } },
+        // Sets by name, compared as commands; counters by rule id (their commands follow from it).
+        let oldSets = old.objects[..<old.setCount]
+        let oldObjects = Dictionary(oldSets.compactMap { command in key(command).map { ($0, command) } },
                                     uniquingKeysWith: { first, _ in first })
         var newKeys: Set<ObjectKey> = []
         var objectCommands: [JSONValue] = []
-        for command in new.objects {
+        for command in new.objects[..<new.setCount] {
             guard let key = key(command) else { return nil }
             newKeys.insert(key)
             guard let previous = oldObjects[key] else {
@@ -61,15 +63,27 @@ struct RulesetPatch {
                 ])])]))
             }
         }
+        var removedObjects: [JSONValue] = []
+        if old.countedRules != new.countedRules {
+            let before = Set(old.countedRules)
+            let after = Set(new.countedRules)
+            for (index, id) in new.countedRules.enumerated() where !before.contains(id) {
+                objectCommands.append(new.objects[new.setCount + index])
+            }
+            for id in old.countedRules where !after.contains(id) {
+                removedObjects.append(verb("delete", "counter", "c\(id)"))
+            }
+        }
         var removed: [JSONValue] = []
         for chain in old.chains where !newNames.contains(chain.name) {
             removed.append(verb("flush", "chain", chain.name))
             removed.append(verb("delete", "chain", chain.name))
         }
-        for command in old.objects {
+        for command in oldSets {
             guard let key = key(command), !newKeys.contains(key) else { continue }
             removed.append(verb("delete", key.kind, key.name))
         }
+        removed += removedObjects
 
         var commands = objectCommands + added + flushed
         var ruleForCommand: [Int: Int64] = [:]
