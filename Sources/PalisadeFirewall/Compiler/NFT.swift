@@ -69,11 +69,20 @@ enum NFT {
         return .object(["add": .object([kind: .object(body)])])
     }
 
-    /// The name of the object an `add` command creates (`{"add":{"set":{"name":…}}}`), if any.
-    static func objectName(_ command: JSONValue) -> String? {
-        guard case .object(let verbs) = command, case .object(let add)? = verbs["add"], let (_, body) = add.first,
+    /// The kind and name of the object an `add` command creates (`{"add":{"set":{"name":…}}}`), if any.
+    static func addedObject(_ command: JSONValue) -> (kind: String, name: String)? {
+        guard case .object(let verbs) = command, case .object(let add)? = verbs["add"], let (kind, body) = add.first,
               case .object(let fields) = body, case .string(let name)? = fields["name"] else { return nil }
-        return name
+        return (kind, name)
+    }
+
+    /// The name of the object an `add` command creates, if any.
+    static func objectName(_ command: JSONValue) -> String? { addedObject(command)?.name }
+
+    /// `{"<verb>":{"<kind>":{"family":"inet","table":"palisade","name":…}}}`: flush, delete or
+    /// reset one named object of the table.
+    static func command(_ verb: String, _ kind: String, _ name: String) -> JSONValue {
+        .object([verb: .object([kind: .object(["family": .string(family), "table": .string(table), "name": .string(name)])])])
     }
 
     static func deleteTable() -> JSONValue {

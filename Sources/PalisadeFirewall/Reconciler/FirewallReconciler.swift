@@ -185,12 +185,8 @@ public actor FirewallReconciler {
 
     private func resetLocked(_ rules: [Int64]) async -> Result<Void, KernelRefusal> {
         guard let kernel, let current = inKernel else { return .success(()) }
-        let existing = Set(current.objects.compactMap(NFT.objectName))
-        let commands: [JSONValue] = rules.map { "c\($0)" }.filter(existing.contains).map { name in
-            .object(["reset": .object(["counter": .object([
-                "family": .string(NFT.family), "table": .string(NFT.table), "name": .string(name),
-            ])])])
-        }
+        let counted = Set(current.countedRules)
+        let commands = rules.filter(counted.contains).map { NFT.command("reset", "counter", "c\($0)") }
         guard !commands.isEmpty else { return .success(()) }
         let before = await kernel.generation()
         do {
@@ -207,8 +203,7 @@ public actor FirewallReconciler {
         guard let kernel else { return .success(()) }
         let before = await kernel.generation()
         var commands = ruleset.commands
-        if ruleset.objects.contains(where: { NFT.objectName($0)?.first == "c" }),
-           let listing = try? await kernel.counterListing() {
+        if !ruleset.countedRules.isEmpty, let listing = try? await kernel.counterListing() {
             commands = KernelListing.seedingCounters(commands, from: listing)
         }
         do {

@@ -5,14 +5,19 @@ import PalisadeModel
 public enum KernelListing {
     /// The listing without handles and counter values, keys sorted: equal for the same ruleset.
     public static func fingerprint(_ listing: String) -> String? {
-        guard let value = try? JSONValue(parsing: listing), case .object(let root) = value,
-              case .array(let items)? = root["nftables"]
-        else { return nil }
+        guard let items = entries(listing) else { return nil }
         let kept = items.filter { item in
             if case .object(let fields) = item { return fields["metainfo"] == nil }
             return true
         }.map(strip)
         return JSONValue.array(kept).serialized()
+    }
+
+    /// The `nftables` array of a listing, or nil when it is not one.
+    private static func entries(_ listing: String) -> [JSONValue]? {
+        guard let value = try? JSONValue(parsing: listing), case .object(let root) = value,
+              case .array(let items)? = root["nftables"] else { return nil }
+        return items
     }
 
     private static func strip(_ value: JSONValue) -> JSONValue {
@@ -55,9 +60,7 @@ public enum KernelListing {
     }
 
     private static func namedCounters(_ listing: String) -> [String: RuleCounters] {
-        guard let value = try? JSONValue(parsing: listing), case .object(let root) = value,
-              case .array(let items)? = root["nftables"]
-        else { return [:] }
+        guard let items = entries(listing) else { return [:] }
         var result: [String: RuleCounters] = [:]
         for item in items {
             guard case .object(let fields) = item, case .object(let counter)? = fields["counter"],

@@ -32,7 +32,7 @@ struct RulesetPatch {
                 // Same cache versions: the same rules, compiled once; no need to compare them.
                 if !chain.versions.isEmpty, previous.cacheIdentity == chain.cacheIdentity, previous.versions == chain.versions { continue }
                 if previous.rules == chain.rules { continue }
-                flushed.append(verb("flush", "chain", chain.name))
+                flushed.append(NFT.command("flush", "chain", chain.name))
             } else {
                 added.append(chain.definition)
             }
@@ -56,7 +56,7 @@ struct RulesetPatch {
             }
             if previous == command { continue }
             guard key.kind == "set", withoutElements(previous) == withoutElements(command) else { return nil }
-            objectCommands.append(verb("flush", "set", key.name))
+            objectCommands.append(NFT.command("flush", "set", key.name))
             if let elements = elements(command), !elements.isEmpty {
                 objectCommands.append(.object(["add": .object(["element": .object([
                     "family": .string(NFT.family), "table": .string(NFT.table), "name": .string(key.name), "elem": .array(elements),
@@ -71,17 +71,17 @@ struct RulesetPatch {
                 objectCommands.append(new.objects[new.setCount + index])
             }
             for id in old.countedRules where !after.contains(id) {
-                removedObjects.append(verb("delete", "counter", "c\(id)"))
+                removedObjects.append(NFT.command("delete", "counter", "c\(id)"))
             }
         }
         var removed: [JSONValue] = []
         for chain in old.chains where !newNames.contains(chain.name) {
-            removed.append(verb("flush", "chain", chain.name))
-            removed.append(verb("delete", "chain", chain.name))
+            removed.append(NFT.command("flush", "chain", chain.name))
+            removed.append(NFT.command("delete", "chain", chain.name))
         }
         for command in oldSets {
             guard let key = key(command), !newKeys.contains(key) else { continue }
-            removed.append(verb("delete", key.kind, key.name))
+            removed.append(NFT.command("delete", key.kind, key.name))
         }
         removed += removedObjects
 
@@ -101,13 +101,7 @@ struct RulesetPatch {
     }
 
     private static func key(_ command: JSONValue) -> ObjectKey? {
-        guard case .object(let verbs) = command, case .object(let add)? = verbs["add"], let (kind, body) = add.first,
-              case .object(let fields) = body, case .string(let name)? = fields["name"] else { return nil }
-        return ObjectKey(kind: kind, name: name)
-    }
-
-    private static func verb(_ verb: String, _ kind: String, _ name: String) -> JSONValue {
-        .object([verb: .object([kind: .object(["family": .string(NFT.family), "table": .string(NFT.table), "name": .string(name)])])])
+        NFT.addedObject(command).map { ObjectKey(kind: $0.kind, name: $0.name) }
     }
 
     private static func elements(_ command: JSONValue) -> [JSONValue]? {

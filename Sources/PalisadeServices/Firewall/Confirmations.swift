@@ -76,20 +76,13 @@ final class Confirmations: Sendable {
         timers.withLock { $0[revision] = timer }
     }
 
-    /// Forgets the entries of `revision` and later (reverting `revision` undid the later ones too).
+    /// Forgets the entries of `revision` and later (reverting `revision` undid the later ones too;
+    /// `.min` forgets them all).
     func drop(from revision: Int64) {
         let dropped = entries.withLock { list -> [Int64] in
             let gone = list.filter { $0.revision >= revision }.map(\.revision)
             list.removeAll { $0.revision >= revision }
             return gone
-        }
-        cancelTimers(dropped)
-    }
-
-    func dropAll() {
-        let dropped = entries.withLock { list -> [Int64] in
-            defer { list.removeAll() }
-            return list.map(\.revision)
         }
         cancelTimers(dropped)
     }

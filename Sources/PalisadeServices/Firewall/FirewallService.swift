@@ -230,8 +230,12 @@ public final class FirewallService: Sendable {
         try await rollback(to: number, by: principal.actor, options: options, summary: "roll back to revision \(number)")
     }
 
-    func rollback(to number: Int64, by actor: Actor, options: ChangeOptions = .apply, summary: String) async throws {
+    /// `whilePending`: roll back only if that revision still awaits confirmation when the change
+    /// runs (checked under the change lock, so a confirmation cannot slip in between).
+    func rollback(to number: Int64, by actor: Actor, options: ChangeOptions = .apply, summary: String,
+                  whilePending revision: Int64? = nil) async throws {
         _ = try await change(by: actor, options: options, summary: summary) { policy, db in
+            if let revision, self.confirmations.entry(revision) == nil { return ((), []) }  // confirmed meanwhile
             let target = try await Self.policy(at: number, from: policy, on: db)
             // Changes after `number` awaiting confirmation are undone now: nothing left to revert.
             let pending = self.confirmations.pending
@@ -270,7 +274,7 @@ public final class FirewallService: Sendable {
                 try await self.audit.record("firewall.confirm", target: "revision:\(pending.last!.revision)",
                                             detail: "confirmed revisions \(numbers)", by: principal.actor, on: db)
             }
-            self.confirmations.dropAll()
+            self.confirmations.drop(from: .min)
             return pending
         }
     }
@@ -288,16 +292,7 @@ public final class FirewallService: Sendable {
         let system = Actor(name: "palisade", address: "local", requestID: nil)
         let summary = "automatic revert: revision \(revision) by \(entry.author) was not confirmed within \(entry.window) s"
         do {
-            _ = try await change(by: system, summary: summary) { policy, db in
-                guard self.confirmations.entry(revision) != nil else { return ((), []) }  // confirmed meanwhile
-                let target = try await Self.policy(at: revision - 1, from: policy, on: db)
-                try await FirewallRecords.replace(policy, with: target, on: db)
-                try await self.confirmations.save(self.confirmations.pending.filter { $0.revision < revision }, on: db)
-                let entries = RevisionChanges.entries(from: policy, to: target)
-                policy = target
-                return ((), entries)
-            }
-            confirmations.drop(from: revision)
+            try await rollback(to: revision - 1, by: system, summary: summary, whilePending: revision)
             logger.warning("firewall change reverted: not confirmed in time", metadata: ["revision": "\(revision)", "author": "\(entry.author)"])
         } catch {
             // Still pending: try again shortly (and at the next start, were the daemon to stop).
