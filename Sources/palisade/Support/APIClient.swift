@@ -22,6 +22,8 @@ struct APIClient {
     struct Reply {
         let status: Int
         let body: Data
+        /// Response headers, names lower-cased.
+        var headers: [String: String] = [:]
 
         var json: Any? { try? JSONSerialization.jsonObject(with: body) }
         var object: [String: Any] { json as? [String: Any] ?? [:] }
@@ -45,7 +47,12 @@ struct APIClient {
         defer { session.finishTasksAndInvalidate() }
         do {
             let (data, response) = try await session.data(for: request)
-            return Reply(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: data)
+            let http = response as? HTTPURLResponse
+            var headers: [String: String] = [:]
+            for (name, value) in http?.allHeaderFields ?? [:] {
+                if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
+            }
+            return Reply(status: http?.statusCode ?? 0, body: data, headers: headers)
         } catch {
             throw CLIError("cannot reach \(server.absoluteString): \(error.localizedDescription)")
         }

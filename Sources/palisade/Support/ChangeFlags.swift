@@ -35,11 +35,10 @@ struct ChangeFlags: ParsableArguments {
             server.json ? printJSON(reply.object) : Self.printPreview(reply.object)
             return nil
         }
-        if confirmWithin != nil {
-            let pending = try await client.expect("GET", "/v1/firewall/confirmations").object["items"] as? [[String: Any]] ?? []
-            if let latest = pending.last, !server.json {
-                print("revision \(latest["revision"] ?? "?") applied; it is reverted at \(latest["deadline"] ?? "?") unless `palisade confirm` runs before")
-            }
+        // The change's own revision and deadline, from its answer (absent when it changed nothing).
+        if confirmWithin != nil, !server.json, let revision = reply.headers["palisade-revision"] {
+            let deadline = reply.headers["palisade-confirm-before"] ?? "?"
+            print("revision \(revision) applied; it is reverted at \(deadline) unless `palisade confirm` runs before")
         }
         return reply
     }
