@@ -144,18 +144,7 @@ struct FirewallRoutes {
         // Status, counters, ruleset, revisions
         group.get("status") { _, context in
             _ = try context.requirePrincipal()
-            var components = await firewall.reconciler.components()
-            let settings = firewall.policy.settings
-            components.append(.init(name: "auto-snat", status: settings.enabled && settings.automaticSNAT ? "active" : "inactive",
-                                    messages: []))
-            let pending = firewall.pendingConfirmations
-            components.append(.init(name: "confirmation", status: pending.isEmpty ? "inactive" : "activating", messages: pending.map {
-                "revision \($0.revision) by \($0.author) is reverted at \($0.deadline) unless confirmed (POST /v1/firewall/confirm)"
-            }))
-            return JSONBody.response(JSONValue.array(components.map { component in
-                .object(["name": .string(component.name), "status": .string(component.status),
-                         "msg": .array(component.messages.map { .string($0) })])
-            }))
+            return JSONBody.response(Self.statusJSON(await firewall.status()))
         }
         group.get("counters/:section") { _, context in
             _ = try context.requirePrincipal()
@@ -306,5 +295,13 @@ struct FirewallRoutes {
         }
         guard errors.isEmpty else { throw PalisadeError.malformed(errors) }
         return found.first ?? .end
+    }
+
+    /// The status components in Ideco's `/firewall/status` shape, which the native API shares.
+    static func statusJSON(_ components: [FirewallReconciler.Component]) -> JSONValue {
+        .array(components.map { component in
+            .object(["name": .string(component.name), "status": .string(component.status),
+                     "msg": .array(component.messages.map { .string($0) })])
+        })
     }
 }

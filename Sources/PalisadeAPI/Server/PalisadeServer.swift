@@ -52,6 +52,9 @@ public struct PalisadeServer: Sendable {
 
         let firegex = router.group("api").add(middleware: FiregexErrorMiddleware())
         FiregexPlatformRoutes(auth: services.auth).register(on: firegex)
+
+        IdecoRoutes(auth: services.auth, firewall: services.firewall).register(on: router)
+        NethServerRoutes(firewall: services.firewall).register(on: router.group("nethserver/firewall"))
         return router
     }
 

@@ -138,7 +138,10 @@ public final class FirewallService: Sendable {
         }
     }
 
-    public func updateRule(_ rule: Rule, by principal: Principal, options: ChangeOptions = .apply) async throws -> Rule {
+    /// Replaces a rule's fields; with `placement` it also moves the rule, in the same revision
+    /// (NethServer's `update-rule` carries a `Position`).
+    public func updateRule(_ rule: Rule, moveTo placement: Placement? = nil, by principal: Principal,
+                           options: ChangeOptions = .apply) async throws -> Rule {
         try principal.require(.operator, to: "changing the firewall")
         return try await change(by: principal.actor, options: options, summary: "change \(rule.section.rawValue) rule \(rule.id)") { policy, db in
             guard let index = policy.rules.firstIndex(where: { $0.id == rule.id && $0.section == rule.section }) else {
@@ -150,7 +153,17 @@ public final class FirewallService: Sendable {
             updated.position = old.position
             policy.rules[index] = updated
             try await FirewallRecords.updateRule(updated, on: db)
-            return (updated, [Self.entry("rule", rule.id, before: RevisionChanges.ruleJSON(old), after: RevisionChanges.ruleJSON(updated))])
+            var entries = [Self.entry("rule", rule.id, before: RevisionChanges.ruleJSON(old), after: RevisionChanges.ruleJSON(updated))]
+            if let placement {
+                let previous = policy.rules(in: rule.section).map(\.id)
+                let order = try Self.ordered("placement") { () throws(FieldReason) in try RuleOrdering.moving(rule.id, in: previous, to: placement) }
+                if order != previous {
+                    try await Self.reorder(&policy, section: rule.section, order: order, previous: previous, on: db)
+                    updated.position = order.firstIndex(of: rule.id)! + 1
+                    entries.append(Self.orderEntry(rule.section, previous, order))
+                }
+            }
+            return (updated, entries)
         }
     }
 
@@ -299,6 +312,21 @@ public final class FirewallService: Sendable {
             logger.error("automatic revert failed; retrying in 10 s", metadata: ["revision": "\(revision)", "error": "\(error)"])
             confirmations.arm(revision, after: 10_000) { [weak self] revision in await self?.expire(revision) }
         }
+    }
+
+    // MARK: Status
+
+    /// The kernel's state, automatic SNAT and pending confirmations, one component each.
+    public func status() async -> [FirewallReconciler.Component] {
+        var components = await reconciler.components()
+        let settings = policy.settings
+        components.append(.init(name: "auto-snat", status: settings.enabled && settings.automaticSNAT ? "active" : "inactive",
+                                messages: []))
+        let pending = pendingConfirmations
+        components.append(.init(name: "confirmation", status: pending.isEmpty ? "inactive" : "activating", messages: pending.map {
+            "revision \($0.revision) by \($0.author) is reverted at \($0.deadline) unless confirmed (POST /v1/firewall/confirm)"
+        }))
+        return components
     }
 
     // MARK: Counters
