@@ -206,9 +206,18 @@ public final class FirewallService: Sendable {
     // MARK: Settings and zone policies
 
     public func updateSettings(_ settings: FirewallSettings, by principal: Principal, options: ChangeOptions = .apply) async throws -> FirewallSettings {
+        try await updateSettings(by: principal, options: options) { $0 = settings }
+    }
+
+    /// Changes some settings, leaving the others as the change finds them (so two callers
+    /// changing different switches at once both land).
+    public func updateSettings(by principal: Principal, options: ChangeOptions = .apply,
+                               _ modify: @escaping @Sendable (inout FirewallSettings) -> Void) async throws -> FirewallSettings {
         try principal.require(.operator, to: "changing the firewall")
         return try await change(by: principal.actor, options: options, summary: "change settings") { policy, db in
             let old = policy.settings
+            var settings = old
+            modify(&settings)
             policy.settings = settings
             try await FirewallRecords.saveSettings(settings, on: db)
             return (settings, [Self.entry("settings", nil, before: SettingsJSON.encode(old), after: SettingsJSON.encode(settings))])
