@@ -60,7 +60,16 @@ let package = Package(
             dependencies: ["PalisadeModel", "CNFTables", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness
         ),
-        .target(name: "PalisadeProxy", dependencies: ["PalisadeModel"], swiftSettings: strictness),
+        .target(
+            name: "PalisadeProxy",
+            dependencies: [
+                "PalisadeModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictness
+        ),
         .target(name: "PalisadeFlowspec", dependencies: ["PalisadeModel"], swiftSettings: strictness),
         .target(name: "PalisadeScan", dependencies: ["PalisadeModel"], swiftSettings: strictness),
         .target(
