@@ -53,10 +53,7 @@ public enum RuleJSON {
         let destination = reader.optional("destination", addressMatch) ?? .any
         let sourcePorts = reader.optional("source_ports", ports) ?? []
         let destinationPorts = reader.optional("destination_ports", ports) ?? []
-        let proto = reader.optional("protocol") { value throws(FieldReason) -> IPProtocolName? in
-            let text = try JSONField.string(value)
-            return text == "any" || text.isEmpty ? nil : try IPProtocolName(parsing: text)
-        } ?? nil
+        let proto = reader.optional("protocol", self.proto) ?? nil
         let inbound = reader.optional("incoming_interface", interface) ?? nil
         let outbound = reader.optional("outgoing_interface", interface) ?? nil
         let schedules = reader.optional("timetable", ids) ?? []
@@ -120,7 +117,7 @@ public enum RuleJSON {
         return Int64(id)
     }
 
-    static func addressMatch(_ value: JSONValue) throws(FieldReason) -> AddressMatch {
+    public static func addressMatch(_ value: JSONValue) throws(FieldReason) -> AddressMatch {
         guard case .object(let fields) = value else { throw FieldReason("expected {\"items\": […], \"negate\": bool}") }
         for key in fields.keys where key != "items" && key != "negate" {
             throw FieldReason("unknown field", subfield: ".\(key)")
@@ -147,7 +144,7 @@ public enum RuleJSON {
         return AddressMatch(items: items, negate: negate)
     }
 
-    static func ports(_ value: JSONValue) throws(FieldReason) -> [PortRef] {
+    public static func ports(_ value: JSONValue) throws(FieldReason) -> [PortRef] {
         guard case .array(let values) = value else { throw FieldReason("expected an array of ports, ranges or {\"object\": id}") }
         var result: [PortRef] = []
         for (index, item) in values.enumerated() {
@@ -164,7 +161,7 @@ public enum RuleJSON {
         return result
     }
 
-    static func interface(_ value: JSONValue) throws(FieldReason) -> InterfaceRef? {
+    public static func interface(_ value: JSONValue) throws(FieldReason) -> InterfaceRef? {
         switch value {
         case .string(let name):
             if name.isEmpty || name == "any" { return nil }
@@ -178,6 +175,12 @@ public enum RuleJSON {
         default:
             throw FieldReason("expected an interface name or {\"zone\": id}, got \(value.typeName)")
         }
+    }
+
+    /// A protocol name or number; `"any"` and `""` mean any protocol (nil).
+    public static func proto(_ value: JSONValue) throws(FieldReason) -> IPProtocolName? {
+        let text = try JSONField.string(value)
+        return text == "any" || text.isEmpty ? nil : try IPProtocolName(parsing: text)
     }
 
     public static func ids(_ value: JSONValue) throws(FieldReason) -> [Int64] {
