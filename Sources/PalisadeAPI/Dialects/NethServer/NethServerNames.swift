@@ -45,6 +45,23 @@ struct NethServerNames {
     static let roles = ["green", "red", "blue", "orange", "vpn", "ivpn"]
 
     let policy: FirewallPolicy
+    /// Objects by kind and name, each list by id: a listing of thousands of rules looks names up
+    /// without scanning the objects each time.
+    private let index: [Key: [PolicyObject]]
+    /// Zones by id, for the zone a host lies in.
+    private let zones: [PolicyObject]
+
+    private struct Key: Hashable {
+        var kind: ObjectKind
+        var name: String
+    }
+
+    init(policy: FirewallPolicy) {
+        self.policy = policy
+        let objects = policy.objects.values.sorted { $0.id < $1.id }
+        index = Dictionary(grouping: objects) { Key(kind: $0.kind, name: $0.name) }
+        zones = objects.filter { $0.kind == .zone }
+    }
 
     func object(_ name: String, _ type: NethServerType) throws(FieldReason) -> PolicyObject {
         if type == .role, !Self.roles.contains(name) {
@@ -53,8 +70,8 @@ struct NethServerNames {
         let matches = objects(named: name, type.kind)
         guard let first = matches.first else {
             let what = type == .role ? "zone for role" : type.rawValue
-            if let other = policy.objects.values.first(where: { $0.name == name }) {
-                throw FieldReason("no \(what) named '\(name)' ('\(name)' is a \(NethServerType(other.kind).rawValue))")
+            if let other = ObjectKind.allCases.first(where: { !objects(named: name, $0).isEmpty }) {
+                throw FieldReason("no \(what) named '\(name)' ('\(name)' is a \(NethServerType(other).rawValue))")
             }
             throw FieldReason("no \(what) named '\(name)'")
         }
@@ -65,15 +82,36 @@ struct NethServerNames {
         return first
     }
 
-    /// Objects of `kind` named `name`, by id.
-    func objects(named name: String, _ kind: ObjectKind) -> [PolicyObject] {
-        policy.objects.values.filter { $0.kind == kind && $0.name == name }.sorted { $0.id < $1.id }
+    /// An address object (host, network, range or group) by name, for a group's members.
+    func addressObject(_ name: String) throws(FieldReason) -> PolicyObject {
+        let matches = ObjectKind.allCases.filter(\.isAddress).flatMap { objects(named: name, $0) }
+        guard let first = matches.first else { throw FieldReason("no host, host-group, cidr or iprange named '\(name)'") }
+        guard matches.count == 1 else {
+            let kinds = matches.map { NethServerType($0.kind).rawValue }.joined(separator: ", ")
+            throw FieldReason("'\(name)' is ambiguous: \(matches.count) address objects have that name (\(kinds)); rename one")
+        }
+        return first
     }
 
-    /// Whether `id` can be named: it exists and no other object of its kind has its name.
+    /// Objects of `kind` named `name`, by id.
+    func objects(named name: String, _ kind: ObjectKind) -> [PolicyObject] { index[Key(kind: kind, name: name)] ?? [] }
+
+    /// The object `id` when it can be named: it exists and no other object of its kind has its name.
     func nameable(_ id: Int64) -> PolicyObject? {
         guard let object = policy.objects[id], objects(named: object.name, object.kind).count == 1 else { return nil }
         return object
+    }
+
+    /// The zone whose networks hold `address` most narrowly (NethServer shows a host's zone).
+    func zone(of address: IPAddress) -> PolicyObject? {
+        var best: (object: PolicyObject, length: Int)?
+        for zone in zones {
+            guard case .zone(let spec) = zone.body else { continue }
+            for network in spec.networks where network.contains(address) && network.prefixLength > (best?.length ?? -1) {
+                best = (zone, network.prefixLength)
+            }
+        }
+        return best?.object
     }
 
     /// How a zone appears in rules: `role` when named after one of NethServer's roles.

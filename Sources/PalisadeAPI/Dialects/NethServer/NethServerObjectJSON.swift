@@ -15,7 +15,7 @@ import PalisadeModel
 enum NethServerObjectJSON {
     /// The details of `object` (and its name, type and description); `type` overrides the type
     /// shown (`role` for a zone named after a role, in rules).
-    static func record(_ object: PolicyObject, in policy: FirewallPolicy, as type: NethServerType? = nil) -> [String: JSONValue] {
+    static func record(_ object: PolicyObject, names: NethServerNames, as type: NethServerType? = nil) -> [String: JSONValue] {
         var fields: [String: JSONValue] = [
             "name": .string(object.name), "type": .string((type ?? NethServerType(object.kind)).rawValue),
             "Description": .string(object.description),
@@ -23,14 +23,14 @@ enum NethServerObjectJSON {
         switch object.body {
         case .host(let address):
             fields["IpAddress"] = .string(address.description)
-            if let zone = zone(of: address, in: policy) { fields["zone"] = .string(zone.name) }
+            if let zone = names.zone(of: address) { fields["zone"] = .string(zone.name) }
         case .network(let cidr):
             fields["Address"] = .string(cidr.description)
         case .range(let range):
             fields["IpStart"] = .string(range.first.description)
             fields["IpEnd"] = .string(range.last.description)
         case .group(let members):
-            fields["Members"] = .array(members.map { .string(policy.objects[$0]?.name ?? "\($0)") })
+            fields["Members"] = .array(members.map { .string(names.policy.objects[$0]?.name ?? "\($0)") })
         case .zone(let spec):
             fields["Network"] = .string(spec.networks.map(\.description).joined(separator: ","))
             fields["Interface"] = .string(spec.interfaces.joined(separator: ","))
@@ -43,18 +43,6 @@ enum NethServerObjectJSON {
             fields["TimeStop"] = .string(spec.stop?.description ?? "")
         }
         return fields
-    }
-
-    /// The zone whose networks hold `address` most narrowly (NethServer shows a host's zone).
-    static func zone(of address: IPAddress, in policy: FirewallPolicy) -> PolicyObject? {
-        var best: (object: PolicyObject, length: Int)?
-        for object in policy.objects.values.sorted(by: { $0.id < $1.id }) {
-            guard case .zone(let spec) = object.body else { continue }
-            for network in spec.networks where network.contains(address) && network.prefixLength > (best?.length ?? -1) {
-                best = (object, network.prefixLength)
-            }
-        }
-        return best?.object
     }
 
     /// `tcp`, `udp`, `tcpudp` (no protocols, or tcp and udp), else the protocols joined by `+`.
@@ -192,19 +180,6 @@ enum NethServerObjectJSON {
         let text = try JSONField.string(value)
         if text == "tcpudp" || text.isEmpty { return [] }
         return try text.split(separator: "+").map { part throws(FieldReason) in try IPProtocolName(parsing: String(part)) }
-    }
-}
-
-extension NethServerNames {
-    /// An address object (host, network, range or group) by name, for a group's members.
-    func addressObject(_ name: String) throws(FieldReason) -> PolicyObject {
-        let matches = policy.objects.values.filter { $0.kind.isAddress && $0.name == name }.sorted { $0.id < $1.id }
-        guard let first = matches.first else { throw FieldReason("no host, host-group, cidr or iprange named '\(name)'") }
-        guard matches.count == 1 else {
-            let kinds = matches.map { NethServerType($0.kind).rawValue }.joined(separator: ", ")
-            throw FieldReason("'\(name)' is ambiguous: \(matches.count) address objects have that name (\(kinds)); rename one")
-        }
-        return first
     }
 }
 

@@ -29,10 +29,10 @@ extension NethServerRoutes {
                 let action = reader.required("action", Self.choice(Self.collections.keys.sorted()))
                 try reader.finish()
                 let type = Self.collections[action!]!
-                let policy = firewall.policy
-                let records = policy.objects.values.filter { $0.kind == type.kind }
+                let names = NethServerNames(policy: firewall.policy)
+                let records = names.policy.objects.values.filter { $0.kind == type.kind }
                     .sorted { ($0.name, $0.id) < ($1.name, $1.id) }
-                    .map { JSONValue.object(NethServerObjectJSON.record($0, in: policy)) }
+                    .map { JSONValue.object(NethServerObjectJSON.record($0, names: names)) }
                 return JSONBody.response(JSONValue.object([action!: .array(records)]))
             }
         }

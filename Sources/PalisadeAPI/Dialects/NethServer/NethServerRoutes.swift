@@ -66,20 +66,26 @@ struct NethServerRoutes {
         let action = reader.required("action", Self.choice(["list", "roles", "policies"]))
         let expand = reader.optional("expand", JSONField.bool) ?? false
         try reader.finish()
-        let policy = firewall.policy
-        let writer = NethServerRuleWriter(policy: policy, expand: expand)
         switch action! {
         case "roles":
-            return JSONBody.response(JSONValue.object(["roles": .array(NethServerNames(policy: policy).existingRoles.map { .string($0) })]))
+            let roles = NethServerNames(policy: firewall.policy).existingRoles
+            return JSONBody.response(JSONValue.object(["roles": .array(roles.map { .string($0) })]))
         case "policies":
+            let policy = firewall.policy
+            let writer = NethServerRuleWriter(policy: policy, expand: expand)
             let records = policy.zonePolicies.enumerated().map { writer.record($0.element, index: $0.offset) }
             return JSONBody.response(JSONValue.object(["policies": .array(records)]))
         default:
-            let rules = policy.rules(in: .forward)
-            return JSONBody.response(JSONValue.object([
-                "status": .object(["count": .integer(Int64(rules.count)), "next": .integer(Int64(rules.count + 1))]),
-                "rules": .array(rules.map(writer.record)),
-            ]))
+            // Encoded once per policy, like the native listing.
+            let bytes = firewall.rendering("nethserver/rules/\(expand)") { policy in
+                let writer = NethServerRuleWriter(policy: policy, expand: expand)
+                let rules = policy.rules(in: .forward)
+                return JSONValue.object([
+                    "status": .object(["count": .integer(Int64(rules.count)), "next": .integer(Int64(rules.count + 1))]),
+                    "rules": .array(rules.map(writer.record)),
+                ]).serializedBytes()
+            }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
     }
 

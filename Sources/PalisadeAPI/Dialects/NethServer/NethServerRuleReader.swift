@@ -15,8 +15,12 @@ import PalisadeModel
 /// on create; what NethServer cannot name (source ports, group id) is kept.
 struct NethServerRuleReader {
     let policy: FirewallPolicy
+    private let names: NethServerNames
 
-    private var names: NethServerNames { NethServerNames(policy: policy) }
+    init(policy: FirewallPolicy) {
+        self.policy = policy
+        self.names = NethServerNames(policy: policy)
+    }
 
     /// The rule and its requested `Position` (nil: the end on create, unchanged on update).
     /// `body` is the same object as `reader`'s, to tell an explicit `null` from an absent key.

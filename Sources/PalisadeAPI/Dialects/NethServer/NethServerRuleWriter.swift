@@ -22,8 +22,13 @@ struct NethServerRuleWriter {
     let policy: FirewallPolicy
     /// Whether objects carry their details (NethServer's `expand`).
     let expand: Bool
+    private let names: NethServerNames
 
-    private var names: NethServerNames { NethServerNames(policy: policy) }
+    init(policy: FirewallPolicy, expand: Bool) {
+        self.policy = policy
+        self.expand = expand
+        self.names = NethServerNames(policy: policy)
+    }
 
     func record(_ rule: Rule) -> JSONValue {
         guard case .object(let native) = RuleJSON.encode(rule) else { return .null }
@@ -149,7 +154,7 @@ struct NethServerRuleWriter {
     /// `{"name","type"}`, with the object's details when expanding.
     private func reference(_ object: PolicyObject, as type: NethServerType? = nil) -> JSONValue {
         let type = type ?? NethServerType(object.kind)
-        if expand { return .object(NethServerObjectJSON.record(object, in: policy, as: type)) }
+        if expand { return .object(NethServerObjectJSON.record(object, names: names, as: type)) }
         return .object(["name": .string(object.name), "type": .string(type.rawValue)])
     }
 
