@@ -478,12 +478,12 @@ struct NethServerDialectTests {
             """#))
 
         // Only the given fields change; a number id works; Position past the end is the end.
+        let unchanged = rules.first?.filter { !["Description", "Position"].contains($0.key) }
         let partial = try await neth.rules("update", #"{"action":"update-rule","id":\#(ids[2]),"Description":"only this","Position":99}"#)
         #expect(partial.status == 200, "\(partial.text)")
         rules = try await neth.listedRules()
         #expect(rules.map { $0["id"] as? String ?? "" } == [ids[0], ids[1], ids[2]])
-        #expect(canonicalJSON(rules.last?.filter { !["Description", "Position"].contains($0.key) })
-                == canonicalJSON(try await neth.listedRules().last?.filter { !["Description", "Position"].contains($0.key) }))
+        #expect(canonicalJSON(rules.last?.filter { !["Description", "Position"].contains($0.key) }) == canonicalJSON(unchanged))
         #expect(rules.last?["Description"] as? String == "only this")
         #expect(rules.last?["Action"] as? String == "drop")
 
