@@ -6,9 +6,10 @@ SWIFT_BIN ?= /opt/swift/usr/bin
 export PATH := $(SWIFT_BIN):$(PATH)
 
 # Packages each target needs. The Swift toolchain itself is expected at $(SWIFT_BIN).
-# libnftables-dev and pkg-config build the nftables backend; nftables and iproute2 are the
-# kernel tools the tests use inside the network namespaces they create.
-RUN_PACKAGES   := ca-certificates libcurl4 pkg-config libnftables-dev nftables
+# libnftables-dev and pkg-config build the nftables backend; libhyperscan-dev builds (and the
+# daemon links) the L7 proxy's matcher; nftables and iproute2 are the kernel tools the tests
+# use inside the network namespaces they create.
+RUN_PACKAGES   := ca-certificates libcurl4 pkg-config libnftables-dev libhyperscan-dev nftables
 TEST_PACKAGES  := $(RUN_PACKAGES) curl iproute2
 # The firewall benchmarks also need iperf3, jq and iproute2 (namespaces, veth pairs).
 BENCH_PACKAGES := $(RUN_PACKAGES) wrk nginx-light curl iperf3 jq iproute2

@@ -60,10 +60,12 @@ let package = Package(
             dependencies: ["PalisadeModel", "CNFTables", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness
         ),
+        .systemLibrary(name: "CHyperscan", pkgConfig: "libhs", providers: [.apt(["libhyperscan-dev"])]),
         .target(
             name: "PalisadeProxy",
             dependencies: [
                 "PalisadeModel",
+                "CHyperscan",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -122,6 +124,11 @@ let package = Package(
         .testTarget(
             name: "PalisadeFirewallTests",
             dependencies: ["PalisadeFirewall", "PalisadeModel"],
+            swiftSettings: strictness
+        ),
+        .testTarget(
+            name: "PalisadeProxyTests",
+            dependencies: ["PalisadeProxy", "PalisadeModel"],
             swiftSettings: strictness
         ),
         .testTarget(
