@@ -46,6 +46,7 @@ let package = Package(
                 "PalisadeModel",
                 "PalisadeStore",
                 "PalisadeFirewall",
+                "PalisadeProxy",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),

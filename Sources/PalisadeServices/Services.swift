@@ -1,6 +1,7 @@
 public import Logging
 public import PalisadeFirewall
 import PalisadeModel
+public import PalisadeProxy
 public import PalisadeStore
 
 /// Settings the services need from the daemon's configuration.
@@ -14,6 +15,8 @@ public struct ServiceSettings: Sendable {
     public var firewallKernel: (any RulesetKernel)?
     /// The API's address and port, kept reachable by the anti-lockout rules.
     public var management: ManagementEndpoint?
+    /// Timeouts and the connection cap of every proxied service.
+    public var proxyLimits: ProxyLimits = ProxyLimits()
 
     public init(sessionLifetime: Int64 = 43_200, bcryptCost: UInt8 = 12, loginThrottle: LoginThrottleSettings = .init(),
                 firewallKernel: (any RulesetKernel)? = nil, management: ManagementEndpoint? = nil) {
@@ -37,6 +40,7 @@ public struct Services: Sendable {
     public let accounts: AccountService
     public let audit: AuditTrail
     public let firewall: FirewallService
+    public let proxy: ProxyService
     public let clock: WallClock
 
     /// Opens the store, makes sure the built-in admin exists and loads live sessions.
@@ -71,7 +75,10 @@ public struct Services: Sendable {
                 reconciler: FirewallReconciler(kernel: settings.firewallKernel, logger: logger),
                 management: settings.management, policy: try await store.read { try await FirewallRecords.load(on: $0) },
                 logger: logger)
-            return Services(store: store, auth: auth, accounts: accountService, audit: audit, firewall: firewall, clock: clock)
+            let proxy = ProxyService(store: store, audit: audit, engine: ProxyEngine(logger: logger), limits: settings.proxyLimits,
+                                     logger: logger)
+            return Services(store: store, auth: auth, accounts: accountService, audit: audit, firewall: firewall, proxy: proxy,
+                            clock: clock)
         } catch {
             await store.close()
             throw error

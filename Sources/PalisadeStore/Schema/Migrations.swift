@@ -67,5 +67,28 @@ enum Migrations {
                 .column("changes", type: .text, .notNull)
                 .run()
         },
+        Migration(version: 3, name: "proxied services and their patterns") { db in
+            try await db.create(table: "proxy_services")
+                .column("id", type: .text, .primaryKey(autoIncrement: false))
+                .column("name", type: .text, .notNull)
+                .column("public_port", type: .int, .notNull, .unique)
+                .column("internal_port", type: .int, .notNull, .unique)
+                .column("target_host", type: .text, .notNull)
+                .column("listen_address", type: .text, .notNull)
+                .column("mode", type: .text, .notNull)
+                .column("closed", type: .bigint, .notNull, .default(0))
+                .run()
+            try await db.create(table: "proxy_patterns")
+                .column("id", type: .bigint, Migrations.identity(db))
+                .column("service_id", type: .text, .notNull, .references("proxy_services", "id", onDelete: .cascade))
+                .column("expression", type: .text, .notNull)
+                .column("blacklist", type: .int, .notNull)
+                .column("case_sensitive", type: .int, .notNull)
+                .column("direction", type: .text, .notNull)
+                .column("enabled", type: .int, .notNull)
+                .column("blocked", type: .bigint, .notNull, .default(0))
+                .run()
+            try await db.create(index: "proxy_patterns_service").on("proxy_patterns").column("service_id").run()
+        },
     ]
 }

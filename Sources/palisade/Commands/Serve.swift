@@ -107,10 +107,17 @@ struct Serve: AsyncParsableCommand {
             "schema_version": "\(services.store.schemaVersion)", "mode": "\(mode)",
         ])
         await services.firewall.start()
+        do {
+            try await services.proxy.start()
+        } catch {
+            logger.critical("cannot start the proxy", metadata: ["reason": "\(error)"])
+            throw ExitCode(1)
+        }
         let application = PalisadeServer(services: services, settings: server, logger: logger)
             .application(extraServices: [
                 StoreCloser(store: services.store, directory: directory), SessionJanitor(auth: services.auth, logger: logger),
                 FirewallReconcileLoop(reconciler: services.firewall.reconciler, interval: interval),
+                ProxyLifecycle(proxy: services.proxy),
             ])
         try await application.runService()
         logger.info("stopped")
@@ -157,5 +164,19 @@ struct FirewallReconcileLoop: Service {
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
             await reconciler.converge()
         }
+    }
+}
+
+/// Saves the proxy's counters every 10 seconds, and at shutdown saves them once more and closes
+/// every public port (after the HTTP server stopped: services stop in reverse order).
+struct ProxyLifecycle: Service {
+    let proxy: ProxyService
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(10)) }
+            await proxy.flushCounters()
+        }
+        await proxy.shutdown()
     }
 }
