@@ -80,6 +80,7 @@ let package = Package(
             dependencies: [
                 "PalisadeModel",
                 "PalisadeFirewall",
+                "PalisadeProxy",
                 "PalisadeStore",
                 "PalisadeServices",
                 .product(name: "Hummingbird", package: "hummingbird"),

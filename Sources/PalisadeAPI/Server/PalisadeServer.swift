@@ -52,6 +52,7 @@ public struct PalisadeServer: Sendable {
 
         let firegex = router.group("api").add(middleware: FiregexErrorMiddleware())
         FiregexPlatformRoutes(auth: services.auth).register(on: firegex)
+        FiregexProxyRoutes(proxy: services.proxy).register(on: firegex)
 
         IdecoRoutes(auth: services.auth, firewall: services.firewall).register(on: router)
         NethServerRoutes(firewall: services.firewall).register(on: router.group("nethserver/firewall"))

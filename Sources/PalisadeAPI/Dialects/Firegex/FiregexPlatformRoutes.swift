@@ -91,7 +91,7 @@ struct FiregexPlatformRoutes {
     }
 
     /// Firegex answered a body that failed its schema with a bare 400.
-    private static func finish(_ reader: inout ObjectReader) throws(PalisadeError) {
+    static func finish(_ reader: inout ObjectReader) throws(PalisadeError) {
         do { try reader.finish() } catch { throw PalisadeError.malformed(error.fieldErrors) }
     }
 }
