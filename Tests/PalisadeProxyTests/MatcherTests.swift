@@ -324,4 +324,14 @@ import Testing
     @Test func reportsTheLinkedHyperscanVersion() {
         #expect(PatternDatabase.hyperscanVersion.hasPrefix("5."))
     }
+
+    /// A pattern that can match only at the end of the data would only fire when a stream
+    /// closes, after everything was relayed: refused before it is stored.
+    @Test func patternsMatchingOnlyAtTheEndAreRefused() throws {
+        let reason = try #require(PatternDatabase.problem(in: "quit$", caseSensitive: true))
+        #expect(reason.contains("end of the stream"))
+        #expect(PatternDatabase.problem(in: #"quit\z"#, caseSensitive: true) != nil)
+        #expect(PatternDatabase.problem(in: "quit(now|$)", caseSensitive: true) == nil, "it can also match before the end")
+        #expect(PatternDatabase.problem(in: "quit", caseSensitive: true) == nil)
+    }
 }

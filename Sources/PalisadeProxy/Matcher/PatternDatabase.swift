@@ -90,13 +90,28 @@ public final class PatternDatabase: Sendable {
     /// ```
     public static func problem(in expression: String, caseSensitive: Bool) -> String? {
         if let reason = refusedBeforeCompiling(expression) { return reason }
-        switch build([PatternSpec(id: 0, expression: expression, caseSensitive: caseSensitive)]) {
+        let spec = PatternSpec(id: 0, expression: expression, caseSensitive: caseSensitive)
+        switch build([spec]) {
         case .success(let handle):
             hs_free_database(handle)
-            return nil
+            return onlyMatchesAtEnd(spec)
+                ? "Pattern can only match at the end of the stream ($ or \\z); the proxy relays bytes as they arrive, so it would never block anything."
+                : nil
         case .failure(let failure):
             return failure.message
         }
+    }
+
+    /// Whether a pattern can match only at the end of the data (`quit$`): in streaming mode
+    /// such a match would be reported when the stream closes, after everything was relayed.
+    private static func onlyMatchesAtEnd(_ pattern: PatternSpec) -> Bool {
+        var info: UnsafeMutablePointer<hs_expr_info_t>?
+        var error: UnsafeMutablePointer<hs_compile_error_t>?
+        let status = pattern.expression.withCString { hs_expression_info($0, flags(for: pattern), &info, &error) }
+        if let error { hs_free_compile_error(error) }
+        guard status == HS_SUCCESS, let info else { return false }
+        defer { free(info) }
+        return info.pointee.matches_only_at_eod != 0
     }
 
     /// The version of the Hyperscan library linked in, e.g. "5.4.0 2021-01-26".
