@@ -105,7 +105,6 @@ enum IdecoAliasJSON {
             }
             return text
         } ?? ""
-        let string = { (value: JSONValue) throws(FieldReason) -> String in try JSONField.string(value) }
         let port = { (value: JSONValue) throws(FieldReason) -> UInt16 in
             let text = if case .integer(let number) = value { String(number) } else { try JSONField.string(value) }
             guard let port = UInt16(text), port > 0 else { throw FieldReason("'\(text)' is not a port 1–65535") }
@@ -122,8 +121,14 @@ enum IdecoAliasJSON {
         case .networks:
             body = reader.required("value") { value throws(FieldReason) in .network(try CIDR(parsing: JSONField.string(value))) }
         case .ipRanges:
-            let start = reader.required("start", string)
-            let end = reader.required("end", string)
+            // Each end is checked on its own, so a bad start is named as `start`.
+            let address = { (value: JSONValue) throws(FieldReason) -> IPAddress in
+                let text = try JSONField.string(value)
+                guard let address = IPAddress(text) else { throw FieldReason("'\(text)' is not an IP address") }
+                return address
+            }
+            let start = reader.required("start", address)
+            let end = reader.required("end", address)
             if let start, let end {
                 do { body = .range(try AddressRange(parsing: "\(start)-\(end)")) } catch { reader.fail("end", error.reason) }
             }
@@ -152,7 +157,17 @@ enum IdecoAliasJSON {
                 return days
             } ?? []
             let time = { (value: JSONValue) throws(FieldReason) -> TimeOfDay in try TimeOfDay(parsing: JSONField.string(value)) }
-            body = .schedule(ScheduleSpec(weekdays: weekdays, start: reader.optional("start", time), stop: reader.optional("end", time)))
+            let start = reader.optional("start", time)
+            let end = reader.optional("end", time)
+            // Checked here so the answer names Ideco's fields (the service would name `time_start`).
+            if (start == nil) != (end == nil) {
+                let missing = start == nil ? "start" : "end"
+                if !reader.errors.contains(where: { $0.field == missing }) {
+                    reader.fail(missing, "give both start and end, or neither (all day)")
+                }
+            }
+            if let start, start == end { reader.fail("end", "must differ from start") }
+            body = .schedule(ScheduleSpec(weekdays: weekdays, start: start, stop: end))
         case .addressLists:
             body = reader.required("values") { value throws(FieldReason) -> ObjectBody in
                 .group(members: try IdecoRuleJSON.aliasList(value) { text throws(FieldReason) in

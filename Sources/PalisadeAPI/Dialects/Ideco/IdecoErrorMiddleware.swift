@@ -35,14 +35,17 @@ struct IdecoErrorMiddleware: RouterMiddleware {
     }
 
     /// The service names fields as the native model does (`source.items[0]`, `action.address`,
-    /// `placement`); Ideco's clients know them by Ideco's names.
+    /// `placement`, an object's `name`, `members`); Ideco's clients know them by Ideco's names.
     static func idecoField(_ field: String, path: String) -> String {
-        let renames: [(String, String)] = [
+        let renames: [(String, String)] = path.hasPrefix("/aliases") ? [
+            ("name", "title"), ("description", "comment"), ("members", "values"), ("time_start", "start"), ("time_stop", "end"),
+        ] : [
             ("source.items", "source_addresses"), ("destination.items", "destination_addresses"),
             ("action.address", path.contains("/dnat") ? "change_destination_address" : "change_source_address"),
-            ("placement", "anchor_item_id"),
+            // A move's anchor is in its body's `params`; a new rule's in the query.
+            ("placement", path.hasSuffix("/move") ? "params.anchor_item_id" : "anchor_item_id"),
         ]
-        for (native, ideco) in renames where field.hasPrefix(native) {
+        for (native, ideco) in renames where field == native || field.hasPrefix(native + "[") || field.hasPrefix(native + ".") {
             return ideco + field.dropFirst(native.count)
         }
         return field

@@ -22,6 +22,7 @@ struct IdecoFirewallRoutes {
         }
         group.put("settings") { request, context in
             let principal = try context.requirePrincipal()
+            try principal.require(.operator, to: "changing the firewall")
             var reader = try await JSONBody.object(request)
             let snat = reader.required("automatic_snat_enabled", JSONField.bool)
             let actions = reader.required("log_actions") { value throws(FieldReason) -> Set<String> in
@@ -58,9 +59,8 @@ struct IdecoFirewallRoutes {
             let principal = try context.requirePrincipal()
             try principal.require(.operator, to: "changing the firewall")
             let section = try Self.section(context)
-            let placement = try Self.placement(request.uri.queryParameters)
-            let rule = try IdecoRuleJSON.decode(try await JSONBody.read(request), section: section, id: 0, existing: nil,
-                                                in: firewall.policy)
+            let (rule, placement) = try Self.newRule(try await JSONBody.read(request), query: request.uri.queryParameters,
+                                                     section: section, in: firewall.policy)
             let created = try await firewall.createRule(rule, at: placement, by: principal)
             return JSONBody.response(JSONValue.object(["id": .integer(created.id)]))
         }
@@ -116,6 +116,7 @@ struct IdecoFirewallRoutes {
         }
         group.put(RouterPath(path)) { request, context in
             let principal = try context.requirePrincipal()
+            try principal.require(.operator, to: "changing the firewall")
             var reader = try await JSONBody.object(request)
             let enabled = reader.required("enabled", JSONField.bool)
             try reader.finish()
@@ -153,13 +154,39 @@ struct IdecoFirewallRoutes {
         return insertAfter == false ? .before(anchor) : .after(anchor)
     }
 
-    /// `?anchor_item_id=&insert_after=` of a new rule.
-    static func placement(_ query: Parameters) throws(PalisadeError) -> Placement {
+    /// A new rule and where it goes; the query's and the body's problems are reported together.
+    static func newRule(_ body: JSONValue, query: Parameters, section: RuleSection,
+                        in policy: FirewallPolicy) throws(PalisadeError) -> (Rule, Placement) {
+        var errors: [FieldError] = []
+        var placement = Placement.end
+        do {
+            placement = try self.placement(query, in: policy.rules(in: section).map(\.id))
+        } catch {
+            errors += error.fieldErrors
+        }
+        var rule: Rule?
+        do {
+            rule = try IdecoRuleJSON.decode(body, section: section, id: 0, existing: nil, in: policy)
+        } catch {
+            guard error.kind == .invalid else { throw error }
+            errors += error.fieldErrors
+        }
+        guard errors.isEmpty, let rule else { throw PalisadeError.invalid(errors) }
+        return (rule, placement)
+    }
+
+    /// `?anchor_item_id=&insert_after=` of a new rule in a section holding `section` (rule ids).
+    static func placement(_ query: Parameters, in section: [Int64]) throws(PalisadeError) -> Placement {
         var errors: [FieldError] = []
         var anchor: Int64?
         var insertAfter: Bool?
         if let text = query["anchor_item_id"], !text.isEmpty {
-            if let value = Int64(text), value > 0 { anchor = value } else {
+            if let value = Int64(text), value > 0 {
+                anchor = value
+                if !section.contains(value) {
+                    errors.append(FieldError(field: "anchor_item_id", reason: "rule \(value) is not in this section"))
+                }
+            } else {
                 errors.append(FieldError(field: "anchor_item_id", reason: "must be a rule id (a positive integer), got '\(text)'"))
             }
         }

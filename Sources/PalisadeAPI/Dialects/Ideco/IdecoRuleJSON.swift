@@ -110,7 +110,13 @@ enum IdecoRuleJSON {
             }
             return name
         }
-        let comment = reader.optional("comment", JSONField.string) ?? ""
+        let comment = reader.optional("comment") { value throws(FieldReason) -> String in
+            let text = try JSONField.string(value)
+            guard text.count <= PolicyValidator.maximumCommentLength else {
+                throw FieldReason("must be at most \(PolicyValidator.maximumCommentLength) characters, got \(text.count)")
+            }
+            return text
+        } ?? ""
         let enabled = reader.optional("enabled", JSONField.bool) ?? true
         let parent = reader.optional("parent_id") { value throws(FieldReason) -> String in
             let text = try JSONField.string(value)
@@ -136,6 +142,15 @@ enum IdecoRuleJSON {
             try aliasList(value) { text throws(FieldReason) in try IdecoAlias.resolve(text, as: .time, in: policy) }
         } ?? []
         let action = actionName.flatMap { natAction($0, section: section, reader: &reader, policy: policy) }
+        if actionName == nil {
+            // The section's NAT fields are not unknown fields just because the action is bad.
+            let natFields = switch section {
+            case .dnat: ["change_destination_address", "change_destination_port"]
+            case .snat: ["change_source_address"]
+            default: [String]()
+            }
+            for key in natFields { _ = reader.optional(key) { (_: JSONValue) throws(FieldReason) -> Bool in true } }
+        }
         try reader.finish()
 
         var rule = existing ?? Rule(id: id, section: section, action: .accept)
