@@ -1,5 +1,5 @@
 # Palisade: two commands for people (`make run`, `make test`), one for numbers (`make bench`;
-# `make bench BENCH=api` or `BENCH=firewall` runs one of the two benchmark scripts).
+# `make bench BENCH=api`, `BENCH=firewall` or `BENCH=proxy` runs one of the three benchmark scripts).
 # Each installs the Debian packages it needs when they are missing (as root; apt-get update first).
 
 SWIFT_BIN ?= /opt/swift/usr/bin
@@ -11,11 +11,12 @@ export PATH := $(SWIFT_BIN):$(PATH)
 # use inside the network namespaces they create.
 RUN_PACKAGES   := ca-certificates libcurl4 pkg-config libnftables-dev libhyperscan-dev nftables
 TEST_PACKAGES  := $(RUN_PACKAGES) curl iproute2
-# The firewall benchmarks also need iperf3, jq and iproute2 (namespaces, veth pairs).
-BENCH_PACKAGES := $(RUN_PACKAGES) wrk nginx-light curl iperf3 jq iproute2
+# The firewall benchmarks also need iperf3, jq and iproute2 (namespaces, veth pairs); the proxy
+# benchmarks haproxy (the reference) and python3 (their clients and servers).
+BENCH_PACKAGES := $(RUN_PACKAGES) wrk nginx-light curl iperf3 jq iproute2 haproxy python3
 
 ARGS ?=
-# Which benchmarks `make bench` runs: all, api or firewall (also from the environment).
+# Which benchmarks `make bench` runs: all, api, firewall or proxy (also from the environment).
 BENCH ?= all
 
 .PHONY: run test bench build build-release deps-run deps-test deps-bench clean
@@ -28,9 +29,10 @@ test: deps-test
 	PALISADE_BINARY="$$(swift build --show-bin-path)/palisade" swift test --skip-build
 
 bench: deps-bench build-release
-	@case "$(BENCH)" in all|api|firewall) ;; *) echo "BENCH must be all, api or firewall (got '$(BENCH)')" >&2; exit 2 ;; esac
-	@if [ "$(BENCH)" != firewall ]; then ./Benchmarks/api-bench.sh; fi
-	@if [ "$(BENCH)" != api ]; then ./Benchmarks/firewall-bench.sh; fi
+	@case "$(BENCH)" in all|api|firewall|proxy) ;; *) echo "BENCH must be all, api, firewall or proxy (got '$(BENCH)')" >&2; exit 2 ;; esac
+	@if [ "$(BENCH)" = all ] || [ "$(BENCH)" = api ]; then ./Benchmarks/api-bench.sh; fi
+	@if [ "$(BENCH)" = all ] || [ "$(BENCH)" = firewall ]; then ./Benchmarks/firewall-bench.sh; fi
+	@if [ "$(BENCH)" = all ] || [ "$(BENCH)" = proxy ]; then ./Benchmarks/proxy-bench.sh; fi
 
 build:
 	swift build
