@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import PalisadeFirewall
 import Testing
@@ -121,6 +124,25 @@ struct NFTablesKernelTests {
             // Applying the same document again (flush + add) converges to the same table.
             try await kernel.apply(Doc.good(marker: marker))
             #expect(try objects(#require(try await kernel.currentTable())).count == objects(table).count)
+        }
+    }
+
+    /// libnftables waits with select(), which aborts the process for a socket at descriptor 1024
+    /// or above; a daemon relaying thousands of proxied connections has every low one in use.
+    @Test("libnftables still works when every descriptor below 1024 is taken")
+    func worksWithLowDescriptorsExhausted() async throws {
+        try await IsolatedNetwork.with { network in
+            let kernel = NFTablesKernel(namespacePath: network.path)
+            var filler: [Int32] = []
+            defer { filler.forEach { close($0) } }
+            while filler.last.map({ $0 < 1100 }) ?? true {
+                let descriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
+                try #require(descriptor >= 0, "cannot open more descriptors (ulimit -n)")
+                filler.append(descriptor)
+            }
+            let marker = String(network.name.split(separator: "-").last!)
+            try await kernel.apply(Doc.good(marker: marker))
+            #expect(try names(#require(try await kernel.currentTable()), kind: "table") == ["palisade"])
         }
     }
 

@@ -15,8 +15,15 @@ struct LibnftablesRun: Sendable {
 /// Thin wrappers over libnftables. Callers must be on a ``KernelThread``.
 enum Libnftables {
     /// libnftables keeps some process-wide state (xtables, gmp), so calls from every
-    /// ``NFTablesKernel`` in the process are serialised, not only calls of one instance.
-    private static let lock = Mutex(())
+    /// ``NFTablesKernel`` in the process are serialised, not only calls of one instance. The
+    /// lock also guards the low-descriptor reserve its netlink socket is opened in.
+    private static let lock = Mutex(LowDescriptorReserve())
+
+    /// Reserves a few descriptors below `FD_SETSIZE` (1024) now, while the process has few open:
+    /// call once at start, before the proxy opens thousands of sockets.
+    static func reserveLowDescriptors() {
+        lock.withLock { $0.topUp() }
+    }
 
     /// Runs `commands` (nft syntax or a JSON document) in a fresh context with JSON output.
     ///
@@ -24,11 +31,19 @@ enum Libnftables {
     /// *output* is on, and falls back to the nft syntax parser when the text is not JSON.
     /// A context per call keeps no cache between calls, so changes made by others are always seen.
     static func run(_ commands: String, dryRun: Bool) -> Result<LibnftablesRun, KernelError> {
-        lock.withLock { _ in
-            guard let context = nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) else {
+        lock.withLock { reserve in
+            let created = reserve.creatingLowSocket { nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) }
+            guard case .success(let made) = created else {
+                if case .failure(let error) = created { return .failure(error) }
+                return .failure(.unavailable("libnftables could not create a context"))
+            }
+            guard let context = made else {
                 return .failure(.unavailable("libnftables could not create a context (nft_ctx_new failed)"))
             }
-            defer { nft_ctx_free(context) }
+            defer {
+                nft_ctx_free(context)
+                reserve.topUp()  // take the socket's freed descriptor back at once
+            }
             nft_ctx_output_set_flags(context, UInt32(NFT_CTX_OUTPUT_JSON))
             nft_ctx_set_dry_run(context, dryRun)
             guard nft_ctx_buffer_output(context) == 0, nft_ctx_buffer_error(context) == 0 else {
@@ -92,5 +107,49 @@ enum Libnftables {
             if fails(middle) { high = middle } else { low = middle + 1 }
         }
         return low - 1
+    }
+}
+
+/// libnftables waits for the kernel's answer with `select()`, which aborts the process
+/// ("bit out of range 0 - FD_SETSIZE") when its netlink socket's descriptor is 1024 or more.
+/// A daemon relaying thousands of proxied connections has every low descriptor in use, so a few
+/// are held here (on /dev/null) and released only for the instant `nft_ctx_new` opens its socket,
+/// which the kernel gives the lowest free descriptor: one of these.
+struct LowDescriptorReserve: ~Copyable {
+    static let limit: Int32 = 1024
+    static let size = 8
+    private var held: [Int32] = []
+
+    /// Holds up to `size` descriptors below the limit (fewer if none is free down there).
+    mutating func topUp() {
+        while held.count < Self.size {
+            let descriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { return }
+            guard descriptor < Self.limit else {
+                close(descriptor)
+                return
+            }
+            held.append(descriptor)
+        }
+    }
+
+    /// Runs `create` (which opens one socket) with the reserve released, then takes it back.
+    /// Refuses when no descriptor below the limit would be free, rather than let libnftables abort.
+    mutating func creatingLowSocket<T>(_ create: () -> T) -> Result<T, KernelError> {
+        topUp()
+        if held.isEmpty, lowestFree() >= Self.limit {
+            return .failure(.unavailable("no file descriptor below \(Self.limit) is free for libnftables' netlink socket"))
+        }
+        for descriptor in held { close(descriptor) }
+        held.removeAll()
+        let made = create()
+        topUp()
+        return .success(made)
+    }
+
+    private func lowestFree() -> Int32 {
+        let probe = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        if probe >= 0 { close(probe) }
+        return probe < 0 ? Self.limit : probe
     }
 }

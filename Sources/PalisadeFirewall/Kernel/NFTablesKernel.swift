@@ -40,6 +40,8 @@ public final class NFTablesKernel: RulesetKernel {
     /// Nothing is checked here: a namespace that cannot be entered makes every call fail with
     /// ``KernelError/unavailable(_:)``, and ``unavailableReason()`` says why.
     public init(namespacePath: String? = nil) {
+        // Created at start, while descriptors are few: keeps some below 1024 for libnftables.
+        Libnftables.reserveLowDescriptors()
         worker = KernelThread(name: "palisade.nftables", namespacePath: namespacePath)
     }
 
