@@ -77,9 +77,31 @@ final class Daemon: @unchecked Sendable {
     func stop() -> Int32 {
         if process.isRunning {
             process.terminate()
-            process.waitUntilExit()
+            // Not waitUntilExit(): it blocks a cooperative thread and, on Linux, has been seen never
+            // to return for a process that had exited, stalling every test behind it.
+            let deadline = Date().addingTimeInterval(15)
+            var exitedAt: Date?
+            while process.isRunning, Date() < deadline {
+                if Self.hasExited(process.processIdentifier) {
+                    // Gone, but Foundation has not noticed: give it a moment, then stop waiting.
+                    if let exitedAt, Date().timeIntervalSince(exitedAt) > 3 { break }
+                    exitedAt = exitedAt ?? Date()
+                }
+                usleep(20_000)
+            }
+            if process.isRunning, !Self.hasExited(process.processIdentifier) {
+                kill(process.processIdentifier, SIGKILL)
+            }
         }
-        return process.terminationStatus
+        return process.isRunning ? -1 : process.terminationStatus
+    }
+
+    /// Whether the process is gone or a zombie (exited, not yet reaped), by /proc.
+    static func hasExited(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+        // The state follows the command name in parentheses: "1234 (palisade) Z …".
+        guard let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
     /// Stops the daemon and removes its data directory.
