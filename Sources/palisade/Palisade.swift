@@ -12,6 +12,7 @@ struct Palisade: AsyncParsableCommand {
         subcommands: [
             Serve.self, StatusCommand.self, LoginCommand.self, LogoutCommand.self, UserCommand.self,
             ObjectsCommand.self, RulesCommand.self, RulesetCommand.self, RevisionsCommand.self, CountersCommand.self, ConfirmCommand.self,
+            ProxyCommand.self,
         ]
     )
 }

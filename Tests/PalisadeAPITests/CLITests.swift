@@ -116,7 +116,7 @@ struct CLITests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
         #expect(object["mode"] as? String == "run")
         #expect(object["account"] as? String == "admin")
-        #expect(object["schema_version"] as? Int == 2)
+        #expect(object["schema_version"] as? Int == 3, "migration 3 (proxied services) is the latest")
 
         let duplicate = try CLI.run(["user", "add", "auditor", "--role", "viewer", "--password", "x", "--server", server], environment: env)
         #expect(duplicate.status != 0)

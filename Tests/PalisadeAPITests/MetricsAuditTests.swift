@@ -156,7 +156,7 @@ struct MetricsAuditTests {
         #expect((reply.object["version"] as? String)?.isEmpty == false)
         #expect(reply.object["mode"] as? String == "run")
         #expect(reply.object["store"] as? String == "sqlite")
-        #expect(reply.object["schema_version"] as? Int == 2)
+        #expect(reply.object["schema_version"] as? Int == 3, "migration 3 (proxied services) is the latest")
         #expect((reply.object["uptime_seconds"] as? Int).map { $0 >= 0 } == true)
     }
 

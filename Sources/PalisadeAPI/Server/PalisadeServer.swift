@@ -49,6 +49,7 @@ public struct PalisadeServer: Sendable {
         AccountRoutes(accounts: services.accounts, auth: services.auth).register(on: v1.group("accounts"))
         AuditRoutes(audit: services.audit).register(on: v1.group("audit"))
         FirewallRoutes(firewall: services.firewall).register(on: v1.group("firewall"))
+        ProxyRoutes(proxy: services.proxy).register(on: v1.group("proxy"))
 
         let firegex = router.group("api").add(middleware: FiregexErrorMiddleware())
         FiregexPlatformRoutes(auth: services.auth).register(on: firegex)
