@@ -73,6 +73,15 @@ enum IdecoAlias {
         return number
     }
 
+    /// A rule's or an alias's `comment`: at most 255 characters, as Ideco limits them.
+    static func comment(_ value: JSONValue) throws(FieldReason) -> String {
+        let text = try JSONField.string(value)
+        guard text.count <= PolicyValidator.maximumCommentLength else {
+            throw FieldReason("must be at most \(PolicyValidator.maximumCommentLength) characters, got \(text.count)")
+        }
+        return text
+    }
+
     /// Ideco's weekdays are 1 (Monday) to 7 (Sunday).
     static func weekday(_ number: Int) -> Weekday? {
         (1...7).contains(number) ? Weekday.allCases[number - 1] : nil

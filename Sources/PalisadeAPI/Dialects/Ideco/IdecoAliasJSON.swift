@@ -98,13 +98,7 @@ enum IdecoAliasJSON {
             }
             return text
         }
-        let comment = reader.optional("comment") { value throws(FieldReason) -> String in
-            let text = try JSONField.string(value)
-            guard text.count <= PolicyValidator.maximumCommentLength else {
-                throw FieldReason("must be at most \(PolicyValidator.maximumCommentLength) characters, got \(text.count)")
-            }
-            return text
-        } ?? ""
+        let comment = reader.optional("comment", IdecoAlias.comment) ?? ""
         let port = { (value: JSONValue) throws(FieldReason) -> UInt16 in
             let text = if case .integer(let number) = value { String(number) } else { try JSONField.string(value) }
             guard let port = UInt16(text), port > 0 else { throw FieldReason("'\(text)' is not a port 1–65535") }

@@ -110,13 +110,7 @@ enum IdecoRuleJSON {
             }
             return name
         }
-        let comment = reader.optional("comment") { value throws(FieldReason) -> String in
-            let text = try JSONField.string(value)
-            guard text.count <= PolicyValidator.maximumCommentLength else {
-                throw FieldReason("must be at most \(PolicyValidator.maximumCommentLength) characters, got \(text.count)")
-            }
-            return text
-        } ?? ""
+        let comment = reader.optional("comment", IdecoAlias.comment) ?? ""
         let enabled = reader.optional("enabled", JSONField.bool) ?? true
         let parent = reader.optional("parent_id") { value throws(FieldReason) -> String in
             let text = try JSONField.string(value)
