@@ -122,7 +122,9 @@ public actor ProxyEngine {
             logger.info("proxy listening", metadata: ["service": "\(id)", "port": "\(listener.boundPort ?? -1)"])
         } catch {
             guard services[id]?.shared === service.shared else { return }
-            let reason = "\(error)"
+            let inUse = (error as? IOError)?.errnoCode == EADDRINUSE
+            let reason = inUse ? "public port \(service.endpoint.publicPort) is in use by another program"
+                : "cannot bind \(service.endpoint.listenAddress):\(service.endpoint.publicPort): \(error)"
             if services[id]?.lastBindError != reason {
                 logger.warning("proxy public port busy; retrying", metadata: ["service": "\(id)", "error": "\(reason)"])
             }

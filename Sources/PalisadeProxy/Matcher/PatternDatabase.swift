@@ -114,6 +114,8 @@ public final class PatternDatabase: Sendable {
         return info.pointee.matches_only_at_eod != 0
     }
 
+    static let matchesEmpty = "Pattern matches the empty string, so it would match everything; make it need at least one byte."
+
     /// The version of the Hyperscan library linked in, e.g. "5.4.0 2021-01-26".
     public static var hyperscanVersion: String {
         String(cString: hs_version())
@@ -170,7 +172,11 @@ public final class PatternDatabase: Sendable {
             return .failure(BuildFailure(index: nil, message: reason))
         }
         let index = Int(error.pointee.expression)
-        let message = error.pointee.message.map { String(cString: $0) } ?? "Unknown compile error."
+        var message = error.pointee.message.map { String(cString: $0) } ?? "Unknown compile error."
+        if message.hasPrefix("Pattern matches empty buffer") {
+            // Hyperscan suggests a flag the proxy does not offer; say what it means instead.
+            message = Self.matchesEmpty
+        }
         return .failure(BuildFailure(index: patterns.indices.contains(index) ? index : nil, message: message))
     }
 }

@@ -235,6 +235,7 @@ public final class ProxyService: Sendable {
     /// Adds a pattern after Hyperscan compiled it, alone and with the service's others.
     public func addPattern(_ pattern: ProxyPattern, by principal: Principal) async throws -> ProxyPattern {
         try principal.require(.operator, to: "changing the proxy")
+        guard state.withLock({ $0.services[pattern.serviceID] }) != nil else { throw Self.noService(pattern.serviceID) }
         if pattern.expression.isEmpty { throw ProxyRefusal.invalidPattern("the pattern is empty") }
         if let problem = PatternDatabase.problem(in: pattern.expression, caseSensitive: pattern.caseSensitive) {
             throw ProxyRefusal.invalidPattern(problem)
@@ -257,6 +258,7 @@ public final class ProxyService: Sendable {
         try principal.require(.operator, to: "changing the proxy")
         return try await changes.withLock {
             guard var pattern = self.state.withLock({ $0.patterns[id] }) else { throw Self.noPattern(id) }
+            if pattern.enabled == enabled { return pattern }  // nothing to change, nothing to audit
             pattern.enabled = enabled
             let updated = pattern
             return try await self.changePatterns(of: pattern.serviceID, summary: enabled ? "proxy.pattern.enable" : "proxy.pattern.disable",
@@ -289,14 +291,13 @@ public final class ProxyService: Sendable {
     ) async throws -> T {
         let before = state.withLock { $0.patterns }
         let generation = state.withLock { $0.generation } + 1
-        let (after, result) = try await store.write { db -> ([Int64: ProxyPattern], T) in
+        let (after, filter, result) = try await store.write { db -> ([Int64: ProxyPattern], ServiceFilter, T) in
             var patterns = before
             let (target, result) = try await change(&patterns, db)
-            _ = try Self.filter(for: serviceID, patterns: patterns, generation: generation)
+            let filter = try Self.filter(for: serviceID, patterns: patterns, generation: generation)
             try await self.audit.record(summary, target: target, detail: "service \(serviceID)", by: principal.actor, on: db)
-            return (patterns, result)
+            return (patterns, filter, result)
         }
-        let filter = try Self.filter(for: serviceID, patterns: after, generation: generation)
         state.withLock { state in
             state.patterns = after
             state.generation = generation
