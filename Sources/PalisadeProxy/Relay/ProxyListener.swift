@@ -60,7 +60,6 @@ final class ProxyListener: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { inbound in
                 Self.accept(inbound, limits: limits, shared: shared, box: box)
-                return inbound.eventLoop.makeSucceededVoidFuture()
             }
             .bind(host: endpoint.listenAddress, port: endpoint.publicPort)
             .get()
@@ -82,12 +81,22 @@ final class ProxyListener: Sendable {
         }
     }
 
-    private static func accept(_ inbound: any Channel, limits: ProxyLimits, shared: ListenerShared, box: TargetBox) {
+    private static func accept(_ inbound: any Channel, limits: ProxyLimits, shared: ListenerShared,
+                               box: TargetBox) -> EventLoopFuture<Void> {
         let loop = inbound.eventLoop
         guard shared.counters.admit(limit: limits.maxConnections) else {
             inbound.closeWithReset()
-            return
+            return loop.makeSucceededVoidFuture()
         }
+        let early = EarlyInputBuffer()
+        do {
+            try inbound.pipeline.syncOperations.addHandler(early)
+        } catch {
+            shared.counters.release()
+            inbound.closeWithReset()
+            return loop.makeSucceededVoidFuture()
+        }
+        let earlyInput = NIOLoopBound(early, eventLoop: loop)
         let key = ObjectIdentifier(inbound)
         box.children.withLock { $0[key] = inbound }
         inbound.closeFuture.whenComplete { _ in
@@ -123,6 +132,8 @@ final class ProxyListener: Sendable {
                         try inbound.pipeline.syncOperations.addHandlers([
                             IdleStateHandler(allTimeout: TimeAmount(limits.idleTimeout)), clientSide.value,
                         ])
+                        // What the client sent (and its EOF) while connecting goes through the relay now.
+                        inbound.pipeline.syncOperations.removeHandler(earlyInput.value, promise: nil)
                         inbound.setOption(.autoRead, value: true).whenFailure { _ in relay.value.closeBoth() }
                     } catch {
                         relay.value.closeBoth()
@@ -132,6 +143,7 @@ final class ProxyListener: Sendable {
                     inbound.closeWithReset()
                 }
             }
+        return loop.makeSucceededVoidFuture()
     }
 
 }

@@ -34,7 +34,12 @@ final class RelayHandler: ChannelDuplexHandler {
         return (client, server)
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        // The partner may have asked to read before this side existed (it could not tell
+        // whether this side was writable): let it read now.
+        if context.channel.isWritable { partner?.partnerBecameWritable() }
+    }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
@@ -98,9 +103,23 @@ final class RelayHandler: ChannelDuplexHandler {
 
     private func flush() { context?.flush() }
 
-    private func closeOutput() { context?.close(mode: .output, promise: nil) }
+    /// The partner's input ended: shut this side's output (FIN) once its queued bytes are written.
+    private func closeOutput() { afterQueuedWrites { $0.close(mode: .output, promise: nil) } }
 
-    private func closeAll() { context?.close(promise: nil) }
+    /// The partner closed: close this side once its queued bytes are written.
+    private func closeAll() { afterQueuedWrites { $0.close(promise: nil) } }
+
+    /// Runs `body` once every write queued on this side so far is on the wire. Closing at once
+    /// would lose them: NIO fails pending writes on a full close, and turns an output close
+    /// into a full one when the input is already closed (a client that half-closed first
+    /// would miss the end of the reply). A stalled reader is left to the idle timeout.
+    private func afterQueuedWrites(_ body: @escaping (ChannelHandlerContext) -> Void) {
+        guard let context else { return }
+        let marker = context.channel.allocator.buffer(capacity: 0)
+        context.writeAndFlush(wrapOutboundOut(marker)).assumeIsolated().whenComplete { _ in
+            if let context = self.context { body(context) }
+        }
+    }
 
     private func partnerBecameWritable() {
         if pendingRead {
