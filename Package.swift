@@ -130,7 +130,13 @@ let package = Package(
         ),
         .testTarget(
             name: "PalisadeProxyTests",
-            dependencies: ["PalisadeProxy", "PalisadeModel"],
+            dependencies: [
+                "PalisadeProxy",
+                "PalisadeModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictness
         ),
         .testTarget(
