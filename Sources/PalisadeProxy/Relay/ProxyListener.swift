@@ -69,7 +69,7 @@ final class ProxyListener: Sendable {
 
     /// Reads grow up to 256 KiB on a busy connection (NIO's default stops at 64 KiB): fewer,
     /// larger reads, scans and writes per megabyte. An idle connection holds no read buffer.
-    static let readSizes = AdaptiveRecvByteBufferAllocator(minimum: 2048, initial: 16 * 1024, maximum: 256 * 1024)
+    static let readSizes = AdaptiveRecvByteBufferAllocator(minimum: 2048, initial: 2048, maximum: 256 * 1024)
 
     /// The port actually bound (the public port, or the kernel's pick for port 0).
     var boundPort: Int? { serverChannel.localAddress?.port }
