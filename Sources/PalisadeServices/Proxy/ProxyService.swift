@@ -162,7 +162,7 @@ public final class ProxyService: Sendable {
             }
             guard !taken else { throw ProxyRefusal.serviceTaken(id) }
             let service = ProxiedService(id: id, name: name, publicPort: publicPort,
-                                         internalPort: internalPort ?? self.drawInternalPort(avoiding: publicPort),
+                                         internalPort: internalPort ?? self.drawInternalPort(avoiding: publicPort, on: targetHost),
                                          targetHost: targetHost, listenAddress: listenAddress, mode: .stop)
             try await self.store.write { db in
                 try await ProxyRecords.insert(service, on: db)
@@ -196,7 +196,7 @@ public final class ProxyService: Sendable {
         try principal.require(.operator, to: "changing the proxy")
         return try await changes.withLock {
             guard var service = self.state.withLock({ $0.services[id] }) else { throw Self.noService(id) }
-            service.internalPort = self.drawInternalPort(avoiding: service.publicPort, not: service.internalPort)
+            service.internalPort = self.drawInternalPort(avoiding: service.publicPort, not: service.internalPort, on: service.targetHost)
             let changed = service
             try await self.store.write { db in
                 try await ProxyRecords.update(changed, on: db)
@@ -374,13 +374,20 @@ public final class ProxyService: Sendable {
 
     // MARK: Helpers
 
-    private func drawInternalPort(avoiding publicPort: Int, not current: Int? = nil) -> Int {
+    /// A port from 30000–45000 that no service uses and nothing on the host holds now (the range
+    /// overlaps Linux's ephemeral ports, so a port can be taken by an outgoing connection).
+    private func drawInternalPort(avoiding publicPort: Int, not current: Int? = nil, on host: String = "127.0.0.1") -> Int {
         let used = state.withLock { Set($0.services.values.flatMap { [$0.publicPort, $0.internalPort] }) }
         var generator = SystemRandomNumberGenerator()
-        while true {
+        var fallback: Int?
+        for _ in 0..<200 {
             let port = Int.random(in: ProxiedService.internalPortRange, using: &generator)
-            if port != publicPort, port != current, !used.contains(port) { return port }
+            guard port != publicPort, port != current, !used.contains(port) else { continue }
+            if PortProbe.isFree(port, on: host) { return port }
+            fallback = fallback ?? port
         }
+        // Every probe found a busy port (a host full of connections): Firegex's rule alone.
+        return fallback ?? ProxiedService.internalPortRange.first { $0 != publicPort && $0 != current && !used.contains($0) }!
     }
 
     static func noService(_ id: String) -> PalisadeError { PalisadeError(.notFound, "no proxied service '\(id)'") }
