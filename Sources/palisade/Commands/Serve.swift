@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Hummingbird
 import Logging
@@ -92,6 +95,9 @@ struct Serve: AsyncParsableCommand {
 
         LogFormat.bootstrap(format: format, level: level)
         let logger = Logger(label: "palisade")
+        if let raised = Self.raiseOpenFilesLimit() {
+            logger.info("open files limit", metadata: ["soft": "\(raised)"])
+        }
         let directory: DataDirectory
         let services: Services
         do {
@@ -121,6 +127,19 @@ struct Serve: AsyncParsableCommand {
             ])
         try await application.runService()
         logger.info("stopped")
+    }
+}
+
+extension Serve {
+    /// Raises the soft open-files limit to the hard one: every proxied connection holds two
+    /// descriptors, and the usual soft default (1024) would refuse connections long before the
+    /// proxy's cap. Returns the new limit when it changed.
+    static func raiseOpenFilesLimit() -> UInt64? {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return nil }
+        limit.rlim_cur = limit.rlim_max
+        guard setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return nil }
+        return UInt64(limit.rlim_cur)
     }
 }
 
