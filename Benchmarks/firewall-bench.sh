@@ -46,9 +46,9 @@ NGINX_PORT=8080
 CLIENT=10.240.1.2
 SERVER=10.240.2.2
 
-die() { echo "firewall-bench: $*" >&2; exit 1; }
-note() { echo "$*" >&2; }
-wants() { case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+BENCH_NAME=firewall-bench
+# shellcheck source=Benchmarks/common.sh
+. Benchmarks/common.sh
 
 # --- preconditions ----------------------------------------------------------------------------
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -72,14 +72,6 @@ DAEMON_PID=""
 NGINX_PID=""
 IPERF_SERVER_PID=""
 CHILD_PID=""
-stop_pid() {
-    local pid=$1
-    [ -n "$pid" ] || return 0
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 cleanup() {
     local status=$?
     trap - EXIT INT TERM

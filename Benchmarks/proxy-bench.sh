@@ -60,9 +60,9 @@ HAPROXY_PORT=9001     # HAProxy's frontend
 STAGES="0 10 100"     # patterns loaded for the throughput runs
 WANT_FDS=65536
 
-die() { echo "proxy-bench: $*" >&2; exit 1; }
-note() { echo "$*" >&2; }
-wants() { case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+BENCH_NAME=proxy-bench
+# shellcheck source=Benchmarks/common.sh
+. Benchmarks/common.sh
 
 # --- preconditions ----------------------------------------------------------------------------
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -104,14 +104,6 @@ HAPROXY_PID=""
 SERVER_PID=""      # the backend of the moment: iperf3 -s, then the hold server, then the echo server
 CLIENT_PID=""
 CHILD_PID=""       # the foreground job of background()
-stop_pid() {
-    local pid=$1
-    [ -n "$pid" ] || return 0
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
