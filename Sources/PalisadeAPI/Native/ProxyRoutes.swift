@@ -249,9 +249,7 @@ struct ProxyRoutes {
     static func serviceID(_ context: PalisadeRequestContext) -> String { context.parameters.get("id") ?? "" }
 
     static func patternID(_ context: PalisadeRequestContext) throws(PalisadeError) -> Int64 {
-        let raw = context.parameters.get("id") ?? ""
-        guard let id = Int64(raw), id > 0 else { throw PalisadeError(.notFound, "no pattern '\(raw)': pattern ids are positive integers") }
-        return id
+        try context.positiveID("id", of: "pattern")
     }
 
     static func port(_ value: JSONValue) throws(FieldReason) -> Int {

@@ -130,8 +130,6 @@ struct FiregexProxyRoutes {
     private static func serviceID(_ context: PalisadeRequestContext) -> String { context.parameters.get("service") ?? "" }
 
     private static func regexID(_ context: PalisadeRequestContext) throws(PalisadeError) -> Int64 {
-        let raw = context.parameters.get("regex") ?? ""
-        guard let id = Int64(raw), id > 0 else { throw PalisadeError(.notFound, "no regex '\(raw)': regex ids are positive integers") }
-        return id
+        try context.positiveID("regex", of: "regex")
     }
 }

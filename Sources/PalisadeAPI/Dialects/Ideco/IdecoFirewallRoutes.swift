@@ -142,9 +142,7 @@ struct IdecoFirewallRoutes {
     }
 
     static func ruleID(_ context: PalisadeRequestContext) throws(PalisadeError) -> Int64 {
-        let raw = context.parameters.get("id") ?? ""
-        guard let id = Int64(raw), id > 0 else { throw PalisadeError(.notFound, "no rule '\(raw)': rule ids are positive integers") }
-        return id
+        try context.positiveID("id", of: "rule")
     }
 
     /// Ideco's positioning: no anchor appends; `insert_after` true or absent puts the rule right
